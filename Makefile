@@ -1,0 +1,57 @@
+# remote_buffer -- top-level Makefile
+#
+#   make            build rbufd, rbufctl and the client library (build/)
+#   make test       install missing Debian packages (as root), then run
+#                   every test suite; ends with "N passed, N failed"
+#   make fuzz       run the rbufd protocol fuzzer (FUZZ_SECONDS, default 60)
+#   make bench-micro  rbufd page read/write micro-benchmark (bench/)
+#
+# Daemon, client and test objects are built by plain rules (mk/*.mk) into
+# $(B); sanitizer flavours are the same rules with B=build/asan SAN=asan or
+# B=build/tsan SAN=tsan.  The PostgreSQL extension (PGXS) joins here.
+
+B ?= build
+SAN ?=
+
+RB_CC ?= gcc
+RB_OPT ?= -O2
+RB_WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wpointer-arith \
+	-Werror=implicit-function-declaration -Werror=vla
+RB_CFLAGS = -std=c99 -D_GNU_SOURCE -g $(RB_OPT) $(RB_WARN) -pthread \
+	-fno-strict-aliasing -Isrc/common -Isrc/client $(RB_SAN_FLAGS)
+RB_LDFLAGS = -pthread $(RB_SAN_FLAGS)
+RB_LIBS = -lcrypto
+
+ifeq ($(SAN),asan)
+RB_SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+RB_OPT = -O1
+endif
+ifeq ($(SAN),tsan)
+RB_SAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
+RB_OPT = -O1
+endif
+
+.PHONY: all rb-all test check fuzz bench-micro clean deps
+.DEFAULT_GOAL := all
+
+all: rb-all
+
+# Objects: src/<dir>/<name>.c -> $(B)/obj/<dir>/<name>.o
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(RB_CC) $(RB_CFLAGS) -MMD -MP -c $< -o $@
+
+COMMON_OBJS = $(B)/obj/common/rb_auth.o
+
+include mk/client.mk
+include mk/rbufd.mk
+include mk/tests.mk
+
+deps:
+	@test/ensure-deps.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
