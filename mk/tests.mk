@@ -24,7 +24,7 @@ rb-all: $(B)/bin/test_rbufd
 test-build:
 	$(MAKE) --no-print-directory rb-all
 	$(MAKE) --no-print-directory B=build/asan SAN=asan rb-all
-	$(MAKE) --no-print-directory B=build/tsan SAN=tsan build/tsan/bin/rbufd build/tsan/bin/rbuf_hammer
+	$(MAKE) --no-print-directory B=build/tsan SAN=tsan build/tsan/bin/rbufd build/tsan/bin/rbuf_hammer build/tsan/bin/rbuf_contend
 
 test:
 	@test/ensure-deps.sh

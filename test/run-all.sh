@@ -27,7 +27,7 @@ SUITES=(
 	"fuzz-smoke|test/fuzz/run-smoke.sh"
 )
 if [ -x test/run-tap.sh ]; then
-	SUITES+=("extension-tap|test/run-tap.sh")
+	SUITES+=("extension-tap|env PROVE_FLAGS=-v test/run-tap.sh")
 fi
 if [ -n "${RB_TEST_ONLY:-}" ]; then
 	sel=()

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# run-tsan.sh -- the multi-threaded hammer (many clients: random leases,
-# reads, writes, expiries, reconnects) against rbufd, both built with
-# ThreadSanitizer.  Passes only if the hammer verified every byte and
-# neither process printed a TSan report.  Prints TAP.
+# run-tsan.sh -- concurrency suite, against rbufd built with
+# ThreadSanitizer: the multi-threaded hammer (many clients: random leases,
+# reads, writes, expiries, reconnects), then same-page contention (readers
+# and writers of one owner on the same pages: no torn page may be served).
+# Passes only if every byte verified and no process printed a TSan report.
+# Prints TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/rbufd.sh
@@ -31,6 +33,17 @@ sed 's/^/#   /' "$hlog" | grep -v '^#   *$' | tail -n 40
 tap_ok $hrc "hammer verified all data, no unexpected errors (seed $SEED)"
 ! grep -q 'ThreadSanitizer' "$hlog"
 tap_ok $? "no ThreadSanitizer report in the hammer (client library)"
+
+# Same pages, several connections of one owner: TSan client and daemon.
+clog=$RBD_DIR/contend.log
+build/tsan/bin/rbuf_contend --host 127.0.0.1 --port "$RBD_PORT" \
+	--secret-file "$RBD_SECRET" --seconds 8 --pages 1 --writers 2 \
+	--readers 2 >"$clog" 2>&1
+crc=$?
+sed 's/^/#   /' "$clog" | tail -n 10
+tap_ok $crc "same-page readers and writers: no torn page, no error"
+! grep -q 'ThreadSanitizer' "$clog"
+tap_ok $? "no ThreadSanitizer report in the contention client"
 
 rbd_stop
 trap - EXIT
