@@ -32,7 +32,7 @@ RB_SAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 RB_OPT = -O1
 endif
 
-.PHONY: all rb-all test check fuzz bench-micro clean deps
+.PHONY: all rb-all test check fuzz bench-micro clean rb-clean deps
 .DEFAULT_GOAL := all
 
 all: rb-all
@@ -44,6 +44,9 @@ $(B)/obj/%.o: src/%.c
 
 COMMON_OBJS = $(B)/obj/common/rb_auth.o
 
+# PGXS (the extension); it defines all/install/clean/check/installcheck
+# with recipes, so below we only ever add prerequisites to those.
+include mk/extension.mk
 include mk/client.mk
 include mk/rbufd.mk
 include mk/tests.mk
@@ -51,7 +54,8 @@ include mk/tests.mk
 deps:
 	@test/ensure-deps.sh
 
-clean:
+clean: rb-clean
+rb-clean:
 	rm -rf build
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,55 @@
+# mk/extension.mk -- the remote_buffer PostgreSQL extension, built by PGXS
+#
+# Included by the top-level Makefile; also usable on its own:
+#   make -f mk/extension.mk [install] [PG_CONFIG=/path/to/pg_config]
+#
+# PGXS brings its own all/install/clean/check/installcheck targets.  The
+# top-level Makefile only adds prerequisites to those (never recipes), so
+# the two coexist without "overriding recipe" warnings.
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# PGXS takes srcdir from the directory of the first makefile read.  When
+# this file is used on its own that would be mk/, so point VPATH (and with
+# it srcdir) at the repository root.
+ifeq ($(words $(MAKEFILE_LIST)),1)
+VPATH := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+endif
+
+ifneq ($(and $(PGXS),$(wildcard $(PGXS))),)
+
+MODULE_big = remote_buffer
+OBJS = src/remote_buffer.o src/intercept.o
+EXTENSION = remote_buffer
+DATA = $(wildcard sql/remote_buffer--*.sql)
+PGFILEDESC = "remote_buffer - remote shared buffer pool"
+
+include $(PGXS)
+
+# Debian's PGXS is built without --enable-depend, so header changes would
+# not trigger rebuilds: spell our header dependencies out.
+RB_EXT_HEADERS = src/compat.h src/intercept.h
+$(OBJS) $(OBJS:.o=.bc): $(RB_EXT_HEADERS)
+
+else
+
+# No PostgreSQL server development files: fail every target that needs
+# them with an actionable message instead of a cryptic include error.
+.PHONY: all install rb-pgxs-missing
+all install: rb-pgxs-missing
+rb-pgxs-missing:
+	@echo "error: PGXS not found ('$(PG_CONFIG) --pgxs' gave nothing usable)." >&2
+	@echo "       The remote_buffer extension needs the PostgreSQL 15 server headers:" >&2
+	@echo "       run 'make deps' (as root), or 'apt-get install postgresql-server-dev-15'," >&2
+	@echo "       or pass PG_CONFIG=/path/to/pg_config." >&2
+	@exit 1
+
+# still remove what an earlier build with PGXS left behind
+.PHONY: rb-ext-clean
+clean: rb-ext-clean
+rb-ext-clean:
+	rm -f remote_buffer.so src/remote_buffer.o src/intercept.o \
+		src/remote_buffer.bc src/intercept.bc
+
+endif
