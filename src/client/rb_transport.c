@@ -243,6 +243,29 @@ rb_io_error(rb_conn *c, rb_op *op, const char *what, int err)
 				   what, c->server, op->name, rb_strerror(err, eb, sizeof(eb)));
 }
 
+
+/* Drop the first n bytes from iov[0..cnt): whole entries, then a part. */
+static void
+rb_iov_advance(struct iovec **iovp, int *cntp, size_t n)
+{
+	struct iovec *iov = *iovp;
+	int			cnt = *cntp;
+
+	while (cnt > 0 && n >= iov->iov_len)
+	{
+		n -= iov->iov_len;
+		iov++;
+		cnt--;
+	}
+	if (cnt > 0)
+	{
+		iov->iov_base = (char *) iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+	*iovp = iov;
+	*cntp = cnt;
+}
+
 /* Send all of iov[0..cnt) (modified in place). */
 rb_error
 rbc_send_iov(rb_conn *c, rb_op *op, struct iovec *iov, int cnt)
@@ -275,17 +298,7 @@ rbc_send_iov(rb_conn *c, rb_op *op, struct iovec *iov, int cnt)
 				return rc;
 			continue;
 		}
-		while (cnt > 0 && (size_t) n >= iov->iov_len)
-		{
-			n -= (ssize_t) iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0)
-		{
-			iov->iov_base = (char *) iov->iov_base + n;
-			iov->iov_len -= (size_t) n;
-		}
+		rb_iov_advance(&iov, &cnt, (size_t) n);
 	}
 	return RB_OK;
 }
@@ -332,17 +345,7 @@ rbc_recv_iov(rb_conn *c, rb_op *op, struct iovec *iov, int cnt, bool wait_first)
 				return rc;
 			continue;
 		}
-		while (cnt > 0 && (size_t) n >= iov->iov_len)
-		{
-			n -= (ssize_t) iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0)
-		{
-			iov->iov_base = (char *) iov->iov_base + n;
-			iov->iov_len -= (size_t) n;
-		}
+		rb_iov_advance(&iov, &cnt, (size_t) n);
 	}
 	return RB_OK;
 }
