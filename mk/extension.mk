@@ -20,16 +20,25 @@ endif
 ifneq ($(and $(PGXS),$(wildcard $(PGXS))),)
 
 MODULE_big = remote_buffer
-OBJS = src/remote_buffer.o src/intercept.o
+OBJS = src/remote_buffer.o src/intercept.o src/guc.o src/shmem.o \
+	src/lease_worker.o src/views.o \
+	src/client/rb_client.o src/client/rb_transport.o src/common/rb_auth.o
 EXTENSION = remote_buffer
 DATA = $(wildcard sql/remote_buffer--*.sql)
 PGFILEDESC = "remote_buffer - remote shared buffer pool"
+
+# The rbufd client library is compiled into the module (with PostgreSQL's
+# compiler flags; the top-level Makefile builds its own copies in build/).
+PG_CPPFLAGS += -I$(srcdir)/src/common -I$(srcdir)/src/client
+SHLIB_LINK += -lcrypto
 
 include $(PGXS)
 
 # Debian's PGXS is built without --enable-depend, so header changes would
 # not trigger rebuilds: spell our header dependencies out.
-RB_EXT_HEADERS = src/compat.h src/intercept.h
+RB_EXT_HEADERS = src/compat.h src/intercept.h src/guc.h src/shmem.h \
+	src/lease_worker.h src/client/rb_client.h src/client/rb_client_int.h \
+	src/common/rb_protocol.h src/common/rb_auth.h
 $(OBJS) $(OBJS:.o=.bc): $(RB_EXT_HEADERS)
 
 else
@@ -49,7 +58,7 @@ rb-pgxs-missing:
 .PHONY: rb-ext-clean
 clean: rb-ext-clean
 rb-ext-clean:
-	rm -f remote_buffer.so src/remote_buffer.o src/intercept.o \
-		src/remote_buffer.bc src/intercept.bc
+	rm -f remote_buffer.so src/*.o src/*.bc src/client/*.o src/client/*.bc \
+		src/common/*.o src/common/*.bc
 
 endif

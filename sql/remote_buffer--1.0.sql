@@ -25,3 +25,57 @@ GRANT EXECUTE ON FUNCTION remote_buffer_intercept_status() TO pg_monitor;
 
 REVOKE ALL ON remote_buffer_intercept FROM PUBLIC;
 GRANT SELECT ON remote_buffer_intercept TO pg_monitor;
+
+--
+-- Remote tier: the peers (rbufd memory servers) of remote_buffer.peers and
+-- their state as the lease manager sees it.
+--
+CREATE FUNCTION remote_buffer_peers_status(
+	OUT peer text,
+	OUT transport text,
+	OUT state text,
+	OUT rtt_us bigint,
+	OUT leases integer,
+	OUT leased_bytes bigint,
+	OUT used_bytes bigint,
+	OUT disconnects bigint,
+	OUT last_error text,
+	OUT last_error_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'remote_buffer_peers_status'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW remote_buffer_peers AS
+	SELECT * FROM remote_buffer_peers_status();
+
+REVOKE ALL ON FUNCTION remote_buffer_peers_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION remote_buffer_peers_status() TO pg_monitor;
+
+REVOKE ALL ON remote_buffer_peers FROM PUBLIC;
+GRANT SELECT ON remote_buffer_peers TO pg_monitor;
+
+--
+-- Remote tier: one row per segment that holds a lease ('active') or is
+-- wanted but has none at the moment ('pending').
+--
+CREATE FUNCTION remote_buffer_leases_status(
+	OUT peer text,
+	OUT lease_id text,
+	OUT bytes bigint,
+	OUT expires_at timestamptz,
+	OUT renewals bigint,
+	OUT state text,
+	OUT segment integer,
+	OUT generation bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'remote_buffer_leases_status'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW remote_buffer_leases AS
+	SELECT * FROM remote_buffer_leases_status();
+
+REVOKE ALL ON FUNCTION remote_buffer_leases_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION remote_buffer_leases_status() TO pg_monitor;
+
+REVOKE ALL ON remote_buffer_leases FROM PUBLIC;
+GRANT SELECT ON remote_buffer_leases TO pg_monitor;

@@ -1,8 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * remote_buffer.c
- *	  Entry point of the remote_buffer extension: module load, GUCs,
- *	  shared memory, and the SQL-callable functions.
+ *	  Entry point of the remote_buffer extension: module load and the
+ *	  wiring of its parts.
+ *
+ *	  guc.c				configuration parameters
+ *	  intercept.c		storage manager interception
+ *	  shmem.c			segment and peer tables in shared memory
+ *	  lease_worker.c	the lease manager background worker
+ *	  views.c			SQL-callable functions behind the views
  *
  * remote_buffer only works when loaded through shared_preload_libraries:
  * the storage manager interception (intercept.c) must be in place in the
@@ -14,43 +20,67 @@
 #include "postgres.h"
 
 #include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
-#include "utils/builtins.h"
-#include "utils/guc.h"
 
+#include "guc.h"
 #include "intercept.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-PG_FUNCTION_INFO_V1(remote_buffer_intercept_status);
-
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* true once _PG_init ran as part of shared_preload_libraries */
-static bool rb_preloaded = false;
-
 static void
-rb_shmem_request(void)
+rb_shmem_request_hook(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 
 	RequestAddinShmemSpace(rb_intercept_shmem_size());
+	rb_shmem_request();
+}
+
+/*
+ * The lease manager (lease_worker.c).  It starts with the postmaster, not
+ * once the server is consistent: the startup process reads pages during
+ * crash recovery and on a standby, and the remote tier should be there for
+ * it.  It needs shared memory but no database.  If it exits with an error
+ * it is started again after a few seconds and re-attaches to its leases.
+ */
+static void
+rb_register_lease_worker(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
+	worker.bgw_restart_time = 5;
+	strlcpy(worker.bgw_library_name, "remote_buffer",
+			sizeof(worker.bgw_library_name));
+	strlcpy(worker.bgw_function_name, "rb_lease_worker_main",
+			sizeof(worker.bgw_function_name));
+	strlcpy(worker.bgw_name, "remote_buffer lease manager",
+			sizeof(worker.bgw_name));
+	strlcpy(worker.bgw_type, "remote_buffer lease manager",
+			sizeof(worker.bgw_type));
+	RegisterBackgroundWorker(&worker);
 }
 
 static void
-rb_shmem_startup(void)
+rb_shmem_startup_hook(void)
 {
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 
 	rb_intercept_shmem_init();
+	rb_shmem_init();
 }
 
 void
@@ -64,93 +94,22 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	DefineCustomBoolVariable("remote_buffer.enabled",
-							 "Enables remote_buffer's handling of storage manager calls.",
-							 "When off, intercepted calls go straight to the local storage manager.",
-							 &rb_intercept_enabled,
-							 true,
-							 PGC_SUSET,
-							 0,
-							 NULL,
-							 NULL,
-							 NULL);
+	rb_guc_define();
 
-	MarkGUCPrefixReserved("remote_buffer");
+	if ((int64) rb_guc_max_size_mb / rb_guc_lease_size_mb > RB_MAX_SEGMENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("remote_buffer.max_size allows more than %d segments of remote_buffer.lease_size",
+						RB_MAX_SEGMENTS),
+				 errhint("Lower remote_buffer.max_size or raise remote_buffer.lease_size.")));
 
 	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = rb_shmem_request;
+	shmem_request_hook = rb_shmem_request_hook;
 	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = rb_shmem_startup;
+	shmem_startup_hook = rb_shmem_startup_hook;
 
-	rb_preloaded = true;
+	rb_register_lease_worker();
 
 	/* logs a WARNING and leaves the server untouched if it cannot */
 	rb_intercept_install();
-}
-
-static void
-rb_require_preload(void)
-{
-	if (!rb_preloaded || rb_intercept_counters == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("remote_buffer must be loaded via shared_preload_libraries"),
-				 errhint("Add remote_buffer to shared_preload_libraries and restart the server.")));
-}
-
-/*
- * remote_buffer_intercept_status()
- *
- * One row per (operation, process kind) with a non-zero call count, each
- * carrying the install status; a single row with NULL operation when
- * nothing has been counted (or interception is not installed).
- */
-Datum
-remote_buffer_intercept_status(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	const RbInterceptStatus *status;
-	Datum		values[5];
-	bool		nulls[5];
-	int			nrows = 0;
-
-	rb_require_preload();
-
-	rb_compat_init_materialized_srf(fcinfo);
-
-	status = rb_intercept_status();
-
-	for (int op = 0; op < RB_ICPT_NUM_OPS; op++)
-	{
-		for (int slot = 0; slot < RB_ICPT_NUM_SLOTS; slot++)
-		{
-			uint64		calls;
-
-			calls = pg_atomic_read_u64(&rb_intercept_counters->calls[op][slot]);
-			if (calls == 0)
-				continue;
-
-			memset(nulls, 0, sizeof(nulls));
-			values[0] = BoolGetDatum(status->installed);
-			values[1] = CStringGetTextDatum(status->detail);
-			values[2] = CStringGetTextDatum(rb_intercept_op_name(op));
-			values[3] = CStringGetTextDatum(rb_intercept_slot_name(slot));
-			values[4] = Int64GetDatum((int64) calls);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
-								 values, nulls);
-			nrows++;
-		}
-	}
-
-	if (nrows == 0)
-	{
-		memset(nulls, 0, sizeof(nulls));
-		values[0] = BoolGetDatum(status->installed);
-		values[1] = CStringGetTextDatum(status->detail);
-		nulls[2] = nulls[3] = nulls[4] = true;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
-							 values, nulls);
-	}
-
-	return (Datum) 0;
 }

@@ -13,6 +13,9 @@
 #   PG_REGRESS  <pgxs>/src/test/regress/pg_regress (Cluster->init calls
 #               it with --config-auth)
 #   TESTDIR     where tmp_check/ (data directories, logs) goes
+#   RBUFD, RBUFCTL  copies of build/bin/rbufd and build/bin/rbufctl in the
+#               private test directory (built first if missing), for the
+#               tests that run real memory servers
 #
 # PostgreSQL refuses to run as root.  Invoked as root, the script builds
 # and installs the extension ("make -f mk/extension.mk install"), creates
@@ -54,6 +57,14 @@ fi
 
 test_user=${RB_TEST_USER:-rbtest}
 
+# The lease manager tests start real rbufd processes and query them with
+# rbufctl: build both if needed; they are copied next to the tests below.
+for b in rbufd rbufctl; do
+	if [ ! -x "build/bin/$b" ]; then
+		make --no-print-directory -s "build/bin/$b"
+	fi
+done
+
 if [ $# -eq 0 ]; then
 	set -- test/t/*.pl
 fi
@@ -71,6 +82,8 @@ if [ "$(id -u)" = 0 ]; then
 	for t in "$@"; do
 		cp "$t" "$tap_dir/t/"
 	done
+	mkdir -p "$tap_dir/bin"
+	cp build/bin/rbufd build/bin/rbufctl "$tap_dir/bin/"
 	chown -R "$test_user" "$tap_dir"
 	run_as="runuser -u $test_user --"
 else
@@ -84,6 +97,8 @@ else
 	for t in "$@"; do
 		cp "$t" "$tap_dir/t/"
 	done
+	mkdir -p "$tap_dir/bin"
+	cp build/bin/rbufd build/bin/rbufctl "$tap_dir/bin/"
 	run_as=
 fi
 echo "# TAP logs: $tap_dir/tmp_check/log"
@@ -99,6 +114,8 @@ $run_as env \
 	PG_REGRESS="$pg_regress" \
 	TESTDIR="$tap_dir" \
 	PG_TEST_PORT_DIR="$tap_dir" \
+	RBUFD="$tap_dir/bin/rbufd" \
+	RBUFCTL="$tap_dir/bin/rbufctl" \
 	prove ${PROVE_FLAGS:---timer} "$@" || rc=$?
 if [ "$rc" = 0 ] && [ -z "${RB_TAP_DIR:-}" ] && [ "$(id -u)" = 0 ]; then
 	cd /
