@@ -1,6 +1,9 @@
 # remote_buffer -- top-level Makefile
 #
-#   make            build rbufd, rbufctl and the client library (build/)
+#   make            build rbufd, rbufctl, the client library (build/) and
+#                   the extension (PGXS)
+#   make demo       the main job on the embedded default: a local rbufd + a
+#                   throwaway cluster under a pgbench load (demo/run.sh)
 #   make test       install missing Debian packages (as root), then run
 #                   every test suite; ends with "N passed, N failed"
 #   make fuzz       run the rbufd protocol fuzzer (FUZZ_SECONDS, default 60)
@@ -32,7 +35,7 @@ RB_SAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 RB_OPT = -O1
 endif
 
-.PHONY: all rb-all test check fuzz bench-micro clean rb-clean deps
+.PHONY: all rb-all test check fuzz bench-micro clean rb-clean deps demo
 .DEFAULT_GOAL := all
 
 all: rb-all
@@ -53,6 +56,11 @@ include mk/tests.mk
 
 deps:
 	@test/ensure-deps.sh
+
+demo:
+	@test/ensure-deps.sh
+	@$(MAKE) --no-print-directory rb-all
+	@demo/run.sh
 
 clean: rb-clean
 rb-clean:

@@ -21,7 +21,8 @@ ifneq ($(and $(PGXS),$(wildcard $(PGXS))),)
 
 MODULE_big = remote_buffer
 OBJS = src/remote_buffer.o src/intercept.o src/guc.o src/shmem.o \
-	src/lease_worker.o src/views.o \
+	src/lease_worker.o src/views.o src/invalidate.o \
+	src/directory.o src/datapath.o src/stats.o \
 	src/client/rb_client.o src/client/rb_transport.o src/common/rb_auth.o
 EXTENSION = remote_buffer
 DATA = $(wildcard sql/remote_buffer--*.sql)
@@ -37,6 +38,7 @@ include $(PGXS)
 # Debian's PGXS is built without --enable-depend, so header changes would
 # not trigger rebuilds: spell our header dependencies out.
 RB_EXT_HEADERS = src/compat.h src/intercept.h src/guc.h src/shmem.h \
+	src/invalidate.h src/directory.h src/datapath.h src/stats.h \
 	src/lease_worker.h src/client/rb_client.h src/client/rb_client_int.h \
 	src/common/rb_protocol.h src/common/rb_auth.h
 $(OBJS) $(OBJS:.o=.bc): $(RB_EXT_HEADERS)

@@ -79,3 +79,57 @@ GRANT EXECUTE ON FUNCTION remote_buffer_leases_status() TO pg_monitor;
 
 REVOKE ALL ON remote_buffer_leases FROM PUBLIC;
 GRANT SELECT ON remote_buffer_leases TO pg_monitor;
+
+--
+-- Data path statistics since the last reset: one row.  Latencies are the
+-- upper bounds of log2 histogram buckets, in microseconds.
+--
+CREATE FUNCTION remote_buffer_stats_status(
+	OUT hits bigint,
+	OUT misses bigint,
+	OUT hit_ratio float8,
+	OUT admissions bigint,
+	OUT invalidations bigint,
+	OUT verify_failures bigint,
+	OUT timeouts bigint,
+	OUT fallbacks bigint,
+	OUT bytes_read bigint,
+	OUT bytes_written bigint,
+	OUT remote_read_p50_us bigint,
+	OUT remote_read_p99_us bigint,
+	OUT storage_read_p50_us bigint,
+	OUT storage_read_p99_us bigint,
+	OUT leased_bytes bigint,
+	OUT used_bytes bigint,
+	OUT stats_reset timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'remote_buffer_stats_status'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW remote_buffer_stats AS
+	SELECT * FROM remote_buffer_stats_status();
+
+REVOKE ALL ON FUNCTION remote_buffer_stats_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION remote_buffer_stats_status() TO pg_monitor;
+
+REVOKE ALL ON remote_buffer_stats FROM PUBLIC;
+GRANT SELECT ON remote_buffer_stats TO pg_monitor;
+
+--
+-- Zero the statistics; invalidate every page of the remote tier.  Both
+-- change shared state, so only superusers may call them by default
+-- (GRANT EXECUTE to delegate).
+--
+CREATE FUNCTION remote_buffer_reset_stats()
+RETURNS void
+AS 'MODULE_PATHNAME', 'remote_buffer_reset_stats'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION remote_buffer_reset_stats() FROM PUBLIC;
+
+CREATE FUNCTION remote_buffer_invalidate_all()
+RETURNS void
+AS 'MODULE_PATHNAME', 'remote_buffer_invalidate_all'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION remote_buffer_invalidate_all() FROM PUBLIC;

@@ -23,8 +23,9 @@
  *	  RB_LAYOUT_PG15			defined when the PG 15 wrappers apply
  * and for any other version RB_LAYOUT_NONE plus RB_COMPAT_UNSUPPORTED_MSG.
  *
- * Also: RB_BACKEND_TYPE_COUNT (BackendType enum size) and
- * rb_compat_init_materialized_srf().
+ * Also: RB_BACKEND_TYPE_COUNT (BackendType enum size),
+ * rb_compat_init_materialized_srf(), and for invalidate.c
+ * RB_HAVE_RMGR_REDO_WRAP with rb_compat_rmgr_redo_slot().
  *
  *-------------------------------------------------------------------------
  */
@@ -199,6 +200,32 @@ rb_compat_check_runtime(int server_version_num, char *reason, size_t reasonlen)
  */
 #define rb_compat_init_materialized_srf(fcinfo) \
 	SetSingleFuncCall((fcinfo), 0)
+
+/*
+ * WAL redo wrappers (invalidate.c).  In PostgreSQL 15 the resource manager
+ * table RmgrTable[] (src/backend/access/transam/rmgr.c) is an exported,
+ * writable array of RmgrData, indexed by RmgrId, and the startup process
+ * calls rm_redo through it for every record it replays.  A module loaded
+ * by shared_preload_libraries may therefore replace the rm_redo member of
+ * a built-in resource manager in the postmaster, before the startup process
+ * is forked.  The database and tablespace record layouts
+ * (commands/dbcommands_xlog.h, commands/tablespace.h) are those of 15.x.
+ */
+#include "access/rmgr.h"
+#include "access/xlog_internal.h"
+#include "commands/dbcommands_xlog.h"
+#include "commands/tablespace.h"
+
+#define RB_HAVE_RMGR_REDO_WRAP 1
+
+typedef void (*RbRmgrRedoFn) (XLogReaderState *record);
+
+/* address of the rm_redo member of the built-in resource manager "rmid" */
+static inline RbRmgrRedoFn *
+rb_compat_rmgr_redo_slot(RmgrId rmid)
+{
+	return &RmgrTable[rmid].rm_redo;
+}
 
 #else							/* not PostgreSQL 15 */
 

@@ -22,10 +22,19 @@
  * is off, nothing is modified, a WARNING says why, and the server runs as
  * if remote_buffer were not there.
  *
- * In this increment the wrappers only count calls, per operation and per
- * process kind, and forward to md.c.  They run in critical sections (WAL
- * redo, truncation) and after commit (unlink), so they must never throw,
- * allocate or wait.
+ * The wrappers count calls, per operation and per process kind, and put
+ * the remote tier (directory.c, datapath.c) in front of md.c: reads are
+ * served from it or admitted to it, and everything that changes relation
+ * files invalidates first (and once more afterwards, so that a read racing
+ * with the change cannot admit what it saw before the change completed).
+ * They run in critical sections (WAL redo, truncation) and after commit
+ * (unlink), so they must never throw, allocate or wait unboundedly.
+ *
+ * Invalidation happens whenever the directory exists, even with
+ * remote_buffer.enabled off: that setting can differ between sessions,
+ * and a session that does not use the tier must still not let others
+ * serve pages it changed.  Reads with the setting off are a single
+ * branch.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +51,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "datapath.h"
 #include "intercept.h"
 
 bool		rb_intercept_enabled = true;
@@ -195,8 +205,10 @@ rb_count(RbInterceptOp op)
 	} while (0)
 
 /*
- * The wrappers.  Nothing may run after the forwarded call: callers inspect
- * errno after some of these (the sync callbacks in particular).
+ * The wrappers.  Callers inspect errno after some of these (the sync
+ * callbacks in particular): what runs after the forwarded call either
+ * preserves errno (rb_dp_inval_rel) or follows a call that reports its
+ * failures by ERROR only (write, extend).
  */
 static void
 rb_wrap_init(void)
@@ -223,7 +235,9 @@ static void
 rb_wrap_create(SMgrRelation reln, ForkNumber forknum, bool isRedo)
 {
 	RB_COUNT(RB_ICPT_CREATE);
+	rb_dp_inval_rel(reln->smgr_rnode, true);
 	rb_md.create(reln, forknum, isRedo);
+	rb_dp_inval_rel(reln->smgr_rnode, false);
 }
 
 static bool
@@ -237,7 +251,9 @@ static void
 rb_wrap_unlink(RelFileNodeBackend rnode, ForkNumber forknum, bool isRedo)
 {
 	RB_COUNT(RB_ICPT_UNLINK);
+	rb_dp_inval_rel(rnode, true);
 	rb_md.unlink(rnode, forknum, isRedo);
+	rb_dp_inval_rel(rnode, false);
 }
 
 static void
@@ -245,7 +261,9 @@ rb_wrap_extend(SMgrRelation reln, ForkNumber forknum, BlockNumber blocknum,
 			   char *buffer, bool skipFsync)
 {
 	RB_COUNT(RB_ICPT_EXTEND);
+	rb_dp_inval_block(reln->smgr_rnode, forknum, blocknum, true);
 	rb_md.extend(reln, forknum, blocknum, buffer, skipFsync);
+	rb_dp_after_write(reln, forknum, blocknum, buffer);
 }
 
 static bool
@@ -259,7 +277,12 @@ static void
 rb_wrap_read(SMgrRelation reln, ForkNumber forknum, BlockNumber blocknum,
 			 char *buffer)
 {
-	RB_COUNT(RB_ICPT_READ);
+	if (likely(rb_intercept_enabled))
+	{
+		rb_count(RB_ICPT_READ);
+		rb_dp_smgr_read(reln, forknum, blocknum, buffer, rb_md.read);
+		return;
+	}
 	rb_md.read(reln, forknum, blocknum, buffer);
 }
 
@@ -268,7 +291,9 @@ rb_wrap_write(SMgrRelation reln, ForkNumber forknum, BlockNumber blocknum,
 			  char *buffer, bool skipFsync)
 {
 	RB_COUNT(RB_ICPT_WRITE);
+	rb_dp_inval_block(reln->smgr_rnode, forknum, blocknum, true);
 	rb_md.write(reln, forknum, blocknum, buffer, skipFsync);
+	rb_dp_after_write(reln, forknum, blocknum, buffer);
 }
 
 static void
@@ -291,7 +316,9 @@ rb_wrap_truncate(SMgrRelation reln, ForkNumber forknum,
 				 BlockNumber old_blocks, BlockNumber nblocks)
 {
 	RB_COUNT(RB_ICPT_TRUNCATE);
+	rb_dp_inval_rel(reln->smgr_rnode, true);
 	rb_md.truncate(reln, forknum, old_blocks, nblocks);
+	rb_dp_inval_rel(reln->smgr_rnode, false);
 }
 
 static void
@@ -311,8 +338,16 @@ rb_wrap_syncfiletag(const FileTag *ftag, char *path)
 static int
 rb_wrap_unlinkfiletag(const FileTag *ftag, char *path)
 {
+	RelFileNodeBackend rnode;
+	int			rc;
+
 	RB_COUNT(RB_ICPT_UNLINKFILETAG);
-	return rb_md_sync.unlinkfiletag(ftag, path);
+	rnode.node = ftag->rnode;
+	rnode.backend = InvalidBackendId;
+	rb_dp_inval_rel(rnode, true);
+	rc = rb_md_sync.unlinkfiletag(ftag, path);
+	rb_dp_inval_rel(rnode, false);
+	return rc;
 }
 
 static bool

@@ -6,8 +6,14 @@
  *
  *	  guc.c				configuration parameters
  *	  intercept.c		storage manager interception
+ *	  invalidate.c		invalidation after CREATE/DROP DATABASE, ALTER
+ *						DATABASE SET TABLESPACE, DROP TABLESPACE and
+ *						their WAL redo
  *	  shmem.c			segment and peer tables in shared memory
  *	  lease_worker.c	the lease manager background worker
+ *	  directory.c		page directory: slots, mapping, generations
+ *	  datapath.c		remote reads and admissions, peer connections
+ *	  stats.c			data path statistics
  *	  views.c			SQL-callable functions behind the views
  *
  * remote_buffer only works when loaded through shared_preload_libraries:
@@ -25,9 +31,12 @@
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 
+#include "directory.h"
 #include "guc.h"
 #include "intercept.h"
+#include "invalidate.h"
 #include "shmem.h"
+#include "stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -44,6 +53,8 @@ rb_shmem_request_hook(void)
 
 	RequestAddinShmemSpace(rb_intercept_shmem_size());
 	rb_shmem_request();
+	rb_dir_shmem_request();
+	RequestAddinShmemSpace(rb_stats_shmem_size());
 }
 
 /*
@@ -81,6 +92,8 @@ rb_shmem_startup_hook(void)
 
 	rb_intercept_shmem_init();
 	rb_shmem_init();
+	rb_dir_shmem_init();
+	rb_stats_shmem_init();
 }
 
 void
@@ -112,4 +125,7 @@ _PG_init(void)
 
 	/* logs a WARNING and leaves the server untouched if it cannot */
 	rb_intercept_install();
+
+	/* utility hook and WAL redo wrappers, before the startup process forks */
+	rb_invalidate_install();
 }

@@ -2,7 +2,9 @@
  *
  * views.c
  *	  SQL-callable functions behind remote_buffer's monitoring views:
- *	  remote_buffer_intercept, remote_buffer_peers, remote_buffer_leases.
+ *	  remote_buffer_intercept, remote_buffer_peers, remote_buffer_leases,
+ *	  remote_buffer_stats, and the functions that reset the statistics and
+ *	  invalidate the whole remote tier.
  *
  * Shared state is copied out under the lock in shared mode and turned into
  * tuples after the lock is released.  The lease manager never holds that
@@ -18,12 +20,17 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "directory.h"
 #include "intercept.h"
 #include "shmem.h"
+#include "stats.h"
 
 PG_FUNCTION_INFO_V1(remote_buffer_intercept_status);
 PG_FUNCTION_INFO_V1(remote_buffer_peers_status);
 PG_FUNCTION_INFO_V1(remote_buffer_leases_status);
+PG_FUNCTION_INFO_V1(remote_buffer_stats_status);
+PG_FUNCTION_INFO_V1(remote_buffer_reset_stats);
+PG_FUNCTION_INFO_V1(remote_buffer_invalidate_all);
 
 static void
 rb_require_preload(void)
@@ -105,6 +112,7 @@ remote_buffer_peers_status(PG_FUNCTION_ARGS)
 	RbPeer	   *peers;
 	int			leases[RB_MAX_PEERS] = {0};
 	uint64		leased[RB_MAX_PEERS] = {0};
+	uint64		used[RB_MAX_PEERS] = {0};
 	int			npeers;
 
 	rb_require_preload();
@@ -123,6 +131,7 @@ remote_buffer_peers_status(PG_FUNCTION_ARGS)
 		{
 			leases[seg->peer]++;
 			leased[seg->peer] += seg->bytes;
+			used[seg->peer] += rb_dir_used_slots(s) * BLCKSZ;
 		}
 	}
 	LWLockRelease(rb_ctl->lock);
@@ -145,7 +154,7 @@ remote_buffer_peers_status(PG_FUNCTION_ARGS)
 			nulls[3] = true;
 		values[4] = Int32GetDatum(leases[i]);
 		values[5] = Int64GetDatum((int64) leased[i]);
-		values[6] = Int64GetDatum((int64) p->used_bytes);
+		values[6] = Int64GetDatum((int64) used[i]);
 		values[7] = Int64GetDatum((int64) p->disconnects);
 		if (p->last_error[0] != '\0')
 		{
@@ -250,4 +259,102 @@ remote_buffer_leases_status(PG_FUNCTION_ARGS)
 	pfree(names);
 
 	return (Datum) 0;
+}
+
+/*
+ * remote_buffer_stats_status()
+ *
+ * One row: the data path counters, hit ratio, latency quantiles (upper
+ * bounds of log2 buckets, in microseconds), leased and used bytes.
+ */
+Datum
+remote_buffer_stats_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[17];
+	bool		nulls[17];
+	uint64		c[RB_STAT_NUM_COUNTERS];
+	uint64		leased = 0;
+	uint64		used = 0;
+	int64		q[4];
+
+	rb_require_preload();
+	if (rb_dp_stats == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("remote_buffer statistics are not available")));
+	rb_compat_init_materialized_srf(fcinfo);
+
+	for (int i = 0; i < RB_STAT_NUM_COUNTERS; i++)
+		c[i] = pg_atomic_read_u64(&rb_dp_stats->counters[i]);
+	q[0] = rb_stat_quantile(RB_HIST_REMOTE_READ, 0.5);
+	q[1] = rb_stat_quantile(RB_HIST_REMOTE_READ, 0.99);
+	q[2] = rb_stat_quantile(RB_HIST_STORAGE_READ, 0.5);
+	q[3] = rb_stat_quantile(RB_HIST_STORAGE_READ, 0.99);
+
+	LWLockAcquire(rb_ctl->lock, LW_SHARED);
+	for (int s = 0; s < rb_ctl->nsegments; s++)
+	{
+		RbSegment  *seg = &rb_ctl->segments[s];
+
+		if (seg->state == RB_SEG_ACTIVE)
+		{
+			leased += seg->bytes;
+			used += rb_dir_used_slots(s) * BLCKSZ;
+		}
+	}
+	LWLockRelease(rb_ctl->lock);
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int64GetDatum((int64) c[RB_STAT_HITS]);
+	values[1] = Int64GetDatum((int64) c[RB_STAT_MISSES]);
+	if (c[RB_STAT_HITS] + c[RB_STAT_MISSES] > 0)
+		values[2] = Float8GetDatum((double) c[RB_STAT_HITS] /
+								   (double) (c[RB_STAT_HITS] + c[RB_STAT_MISSES]));
+	else
+		nulls[2] = true;
+	values[3] = Int64GetDatum((int64) c[RB_STAT_ADMISSIONS]);
+	values[4] = Int64GetDatum((int64) c[RB_STAT_INVALIDATIONS]);
+	values[5] = Int64GetDatum((int64) c[RB_STAT_VERIFY_FAILURES]);
+	values[6] = Int64GetDatum((int64) c[RB_STAT_TIMEOUTS]);
+	values[7] = Int64GetDatum((int64) c[RB_STAT_FALLBACKS]);
+	values[8] = Int64GetDatum((int64) c[RB_STAT_BYTES_READ]);
+	values[9] = Int64GetDatum((int64) c[RB_STAT_BYTES_WRITTEN]);
+	for (int i = 0; i < 4; i++)
+	{
+		if (q[i] >= 0)
+			values[10 + i] = Int64GetDatum(q[i]);
+		else
+			nulls[10 + i] = true;
+	}
+	values[14] = Int64GetDatum((int64) leased);
+	values[15] = Int64GetDatum((int64) used);
+	values[16] = TimestampTzGetDatum((TimestampTz)
+									 pg_atomic_read_u64(&rb_dp_stats->reset_at));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+	return (Datum) 0;
+}
+
+/* remote_buffer_reset_stats(): zero the data path statistics */
+Datum
+remote_buffer_reset_stats(PG_FUNCTION_ARGS)
+{
+	rb_require_preload();
+	rb_stats_reset();
+	PG_RETURN_VOID();
+}
+
+/*
+ * remote_buffer_invalidate_all(): make every page in the remote tier
+ * invalid at once, then free the slots (so used_bytes drops).
+ */
+Datum
+remote_buffer_invalidate_all(PG_FUNCTION_ARGS)
+{
+	rb_require_preload();
+	rb_dir_invalidate_all();
+	rb_stat_add(RB_STAT_INVALIDATIONS, 1);
+	rb_dir_reclaim_stale();
+	PG_RETURN_VOID();
 }

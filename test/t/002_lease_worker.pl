@@ -242,8 +242,8 @@ ok( $node->poll_query_until(
 my $spread = q1(
 	"SELECT string_agg(leases::text, ',' ORDER BY peer) FROM remote_buffer_peers");
 like($spread, qr/^[1-7],[1-7]$/, "leases spread over both peers ($spread)");
-is(q1("SELECT count(*) FROM remote_buffer_peers WHERE leased_bytes <> leases * 4194304 OR used_bytes <> 0"),
-	'0', 'leased_bytes = leases x 4 MB, used_bytes 0');
+is(q1("SELECT count(*) FROM remote_buffer_peers WHERE leased_bytes <> leases * 4194304 OR used_bytes < 0 OR used_bytes > leased_bytes"),
+	'0', 'leased_bytes = leases x 4 MB, used_bytes within it');
 is( q1( "SELECT count(*) FROM remote_buffer_leases WHERE state = 'active' "
 		  . "AND lease_id ~ '^[0-9a-f]{16}\$' AND bytes = 4194304 AND expires_at > now()"
 	),
