@@ -216,6 +216,20 @@ rb_dp_admit(const RbPageTag *tag, const RbDirSnapshot *snap, uint64 blk_gen,
 	rb_error	e;
 	int64		t0;
 
+	/*
+	 * Send and checksum one private snapshot of the page.  A buffer being
+	 * flushed can still change under us: without data checksums PostgreSQL
+	 * writes straight from the shared buffer, and other backends may set
+	 * hint bits in it under a share lock meanwhile.  Hashing the live buffer
+	 * after sending it let remote bytes and CRC disagree (caught by the
+	 * read-side check as a verify failure, seen once in the core regression
+	 * suite).
+	 */
+	static PGAlignedBlock copy;
+
+	memcpy(copy.data, page, BLCKSZ);
+	page = copy.data;
+
 	if (!rb_dir_claim(&ref))
 		return;
 	c = rb_dp_conn(ref.peer);
