@@ -19,6 +19,7 @@ PKGS=(
 	iproute2				# network namespaces for fault tests
 	procps					# pkill, ps in test scripts
 	python3					# small helpers in test scripts
+	dpkg-dev				# apt-get source (test/regress-core/get-source.sh)
 )
 
 missing=()
