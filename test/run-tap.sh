@@ -79,7 +79,7 @@ if [ "$(id -u)" = 0 ]; then
 	tap_dir=${RB_TAP_DIR:-$(mktemp -d /tmp/rb-tap.XXXXXX)}
 	rm -rf "$tap_dir"
 	mkdir -p "$tap_dir/t"
-	for t in "$@"; do
+	for t in "$@" test/t/*.pm; do
 		cp "$t" "$tap_dir/t/"
 	done
 	mkdir -p "$tap_dir/bin"
@@ -94,7 +94,7 @@ else
 	tap_dir=${RB_TAP_DIR:-$top/build/tap}
 	rm -rf "$tap_dir"
 	mkdir -p "$tap_dir/t"
-	for t in "$@"; do
+	for t in "$@" test/t/*.pm; do
 		cp "$t" "$tap_dir/t/"
 	done
 	mkdir -p "$tap_dir/bin"
@@ -110,7 +110,7 @@ set -- t/*.pl
 rc=0
 $run_as env \
 	PATH="$bindir:$PATH" \
-	PERL5LIB="$perl_lib${PERL5LIB:+:$PERL5LIB}" \
+	PERL5LIB="$tap_dir/t:$perl_lib${PERL5LIB:+:$PERL5LIB}" \
 	PG_REGRESS="$pg_regress" \
 	TESTDIR="$tap_dir" \
 	PG_TEST_PORT_DIR="$tap_dir" \

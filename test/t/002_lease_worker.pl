@@ -22,88 +22,18 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use RbufdTest;
+
 my $rbufd_bin = $ENV{RBUFD};
 my $rbufctl_bin = $ENV{RBUFCTL};
 plan skip_all => 'RBUFD and RBUFCTL not set (run through test/run-tap.sh)'
   unless $rbufd_bin && -x $rbufd_bin && $rbufctl_bin && -x $rbufctl_bin;
 
 my $dir = PostgreSQL::Test::Utils::tempdir();
-my %rbd;    # name => { pid, port, secret, log }
-
-sub write_secret
-{
-	my ($path, $secret) = @_;
-	my $old = umask(077);
-	open my $fh, '>', $path or die "could not write $path: $!";
-	print $fh "$secret\n";
-	close $fh;
-	umask($old);
-	chmod 0600, $path;
-	return $path;
-}
-
-# Start (or restart on its old port) the rbufd called $name.
-sub rbufd_start
-{
-	my ($name) = @_;
-	my $r = $rbd{$name} //= {
-		port => 0,
-		secret => "$dir/$name.secret",
-		log => "$dir/$name.log",
-	};
-	my $portfile = "$dir/$name.port";
-	unlink $portfile;
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if ($pid == 0)
-	{
-		open STDOUT, '>>', $r->{log} or POSIX::_exit(126);
-		open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
-		exec $rbufd_bin, '--listen', '127.0.0.1', '--port', $r->{port},
-		  '--port-file', $portfile, '--secret-file', $r->{secret},
-		  '--memory', '64M', '--min-ttl', '500', '--log-level', 'debug'
-		  or POSIX::_exit(127);
-	}
-	$r->{pid} = $pid;
-	for (my $i = 0; $i < 3000; $i++)
-	{
-		if (-s $portfile)
-		{
-			$r->{port} = 0 + slurp_file($portfile);
-			return $r;
-		}
-		last if waitpid($pid, POSIX::WNOHANG) == $pid;
-		usleep(10_000);
-	}
-	delete $r->{pid};
-	die "rbufd $name did not start:\n" . slurp_file($r->{log});
-}
-
-sub rbufd_signal
-{
-	my ($name, $sig) = @_;
-	my $pid = $rbd{$name}{pid} or return;
-	kill $sig, $pid;
-	if ($sig eq 'KILL' || $sig eq 'TERM')
-	{
-		kill 'CONT', $pid;
-		waitpid($pid, 0);
-		$rbd{$name}{status} = $?;
-		delete $rbd{$name}{pid};
-	}
-}
-
-# Never leave a memory server behind, whatever happened.
-END
-{
-	for my $r (values %rbd)
-	{
-		next unless $r->{pid};
-		kill 'CONT', $r->{pid};
-		kill 'KILL', $r->{pid};
-		waitpid($r->{pid}, 0);
-	}
-}
+rbufd_setup(
+	dir => $dir,
+	bin => $rbufd_bin,
+	args => [ '--memory', '64M', '--min-ttl', '500', '--log-level', 'debug' ]);
 
 # SIGHUP rbufd $name after changing its secret file; wait until it says the
 # new secret is in effect

@@ -19,80 +19,17 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use RbufdTest;
+
 my $rbufd_bin = $ENV{RBUFD};
 plan skip_all => 'RBUFD not set (run through test/run-tap.sh)'
   unless $rbufd_bin && -x $rbufd_bin;
 
 my $dir = PostgreSQL::Test::Utils::tempdir();
-my %rbd;    # name => { pid, port, secret, log }
-
-sub write_secret
-{
-	my ($path, $secret) = @_;
-	my $old = umask(077);
-	open my $fh, '>', $path or die "could not write $path: $!";
-	print $fh "$secret\n";
-	close $fh;
-	umask($old);
-	chmod 0600, $path;
-	return $path;
-}
-
-sub rbufd_start
-{
-	my ($name) = @_;
-	my $r = $rbd{$name} //= {
-		port => 0,
-		secret => "$dir/$name.secret",
-		log => "$dir/$name.log",
-	};
-	my $portfile = "$dir/$name.port";
-	unlink $portfile;
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if ($pid == 0)
-	{
-		open STDOUT, '>>', $r->{log} or POSIX::_exit(126);
-		open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
-		exec $rbufd_bin, '--listen', '127.0.0.1', '--port', $r->{port},
-		  '--port-file', $portfile, '--secret-file', $r->{secret},
-		  '--memory', '96M', '--min-ttl', '500'
-		  or POSIX::_exit(127);
-	}
-	$r->{pid} = $pid;
-	for (my $i = 0; $i < 3000; $i++)
-	{
-		if (-s $portfile)
-		{
-			$r->{port} = 0 + slurp_file($portfile);
-			return $r;
-		}
-		last if waitpid($pid, POSIX::WNOHANG) == $pid;
-		usleep(10_000);
-	}
-	delete $r->{pid};
-	die "rbufd $name did not start:\n" . slurp_file($r->{log});
-}
-
-sub rbufd_kill
-{
-	my ($name) = @_;
-	my $pid = $rbd{$name}{pid} or return;
-	kill 'KILL', $pid;
-	waitpid($pid, 0);
-	delete $rbd{$name}{pid};
-}
-
-END
-{
-	local $?;    # waitpid must not change the test's exit status
-	for my $r (values %rbd)
-	{
-		next unless $r->{pid};
-		kill 'KILL', $r->{pid};
-		waitpid($r->{pid}, 0);
-	}
-}
+rbufd_setup(
+	dir => $dir,
+	bin => $rbufd_bin,
+	args => [ '--memory', '96M', '--min-ttl', '500' ]);
 
 my $secret = 'remote-buffer-datapath-' . int(rand(1e9));
 write_secret("$dir/A.secret", $secret);
@@ -227,7 +164,7 @@ my $h = IPC::Run::start(
 	],
 	'>', \$out, '2>', \$err);
 sleep 2;
-rbufd_kill('A');
+rbufd_signal('A', 'KILL');
 $h->finish;
 is($h->result(0), 0, 'pgbench survives a peer killed with SIGKILL')
   or diag("pgbench: $out\n$err");
