@@ -28,9 +28,11 @@ $(B)/bin/rbuf_bench: $(B)/obj/bench/rbuf_bench.o $(RBCLIENT_LIB)
 	@mkdir -p $(dir $@)
 	$(RB_CC) $(RB_LDFLAGS) -o $@ $< $(RBCLIENT_LIB) $(RB_LIBS)
 
-$(B)/bin/rbuf_hammer: $(B)/obj/test/hammer/rbuf_hammer.o $(RBCLIENT_LIB)
+HAMMER_OBJS = $(B)/obj/test/hammer/rbuf_hammer.o $(B)/obj/test/hammer/hammer_bad.o
+
+$(B)/bin/rbuf_hammer: $(HAMMER_OBJS) $(RBCLIENT_LIB)
 	@mkdir -p $(dir $@)
-	$(RB_CC) $(RB_LDFLAGS) -o $@ $< $(RBCLIENT_LIB) $(RB_LIBS)
+	$(RB_CC) $(RB_LDFLAGS) -o $@ $(HAMMER_OBJS) $(RBCLIENT_LIB) $(RB_LIBS)
 
 $(B)/bin/rbuf_contend: $(B)/obj/test/hammer/rbuf_contend.o $(RBCLIENT_LIB)
 	@mkdir -p $(dir $@)

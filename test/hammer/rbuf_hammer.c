@@ -18,88 +18,18 @@
  *-------------------------------------------------------------------------
  */
 #include <getopt.h>
-#include <inttypes.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include "rb_client.h"
+#include "hammer.h"
 
-#define PAGE		8192
-#define MAX_LEASES	4
-#define MAX_PAGES	64
-#define MAX_DEAD	8
-#define MAX_IGNORE	32
-#define MAX_THREADS 256
-#define MAX_VEC		8
-#define LONG_TTL	30000
-#define SLACK_NS	50000000ll	/* server clock granularity, rounding */
-#define SEQ_UNKNOWN UINT32_MAX
-#define M(e)		(1u << (e))
-#define GONE		(M(RB_E_LEASE_EXPIRED) | M(RB_E_NO_LEASE))
-
-enum
-{
-	K_ACQUIRE, K_RENEW, K_RELEASE, K_WRITE, K_WRITEV, K_READ, K_READV,
-	K_DEAD_IO, K_STATS, K_PING, K_RECONNECT, K_LIST, K_SIBLING,
-	K_BAD_RANGE, K_BAD_FOREIGN, K_BAD_RANDOM, K_BAD_HUGE, K_BAD_BATCH,
-	K_BAD_ARGS, NKINDS
-};
 static const char *const kind_names[NKINDS] = {
 	"acquire", "renew", "release", "write", "writev", "read", "readv",
 	"dead-lease io", "stats", "ping", "reconnect", "lease list",
 	"sibling read", "bad: range", "bad: foreign", "bad: random id",
 	"bad: huge acquire", "bad: mixed batch", "bad: client args"
 };
-#define NERR (RB_E_SYSTEM + 1)
 
-typedef struct hlease
-{
-	uint64_t	id;
-	uint64_t	bytes;
-	uint32_t	npages;
-	bool		short_ttl;		/* left to expire */
-	bool		kill;
-	int64_t		valid_until;	/* ns: surely alive before */
-	int64_t		dead_after;		/* ns: surely expired after */
-	uint32_t	seq[MAX_PAGES]; /* 0 = never written */
-} hlease;
-
-typedef struct hworker
-{
-	int			id;
-	bool		bad;
-	bool		shared;
-	char		owner[RB_MAX_OWNER_LEN + 1];
-	rb_client_opts co;
-	rb_conn		c;
-	uint64_t	rng;
-	uint32_t	seq;
-	hlease		lease[MAX_LEASES];
-	int			nlease;
-	uint64_t	dead[MAX_DEAD]; /* released or surely expired */
-	int			ndead;
-	uint64_t	ignore[MAX_IGNORE]; /* leases we lost track of */
-	int			nignore;
-	uint64_t	count[NKINDS][NERR];
-	uint64_t	failures;
-	uint8_t		buf[MAX_VEC][PAGE];
-	uint8_t		want[PAGE];
-	rb_lease_info list[64];
-	rb_stats_lease sl[8];
-	rb_stats_client sc[8];
-} hworker;
-
-/* Leases published for the bad threads to poke at. */
-static pthread_mutex_t pub_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct
-{
-	bool		used;
-	uint64_t	id;
-}			pub[MAX_THREADS][MAX_LEASES];
+pthread_mutex_t pub_mu = PTHREAD_MUTEX_INITIALIZER;
+hpub		pub[MAX_THREADS][MAX_LEASES];
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static int	log_budget = 40;
@@ -107,7 +37,7 @@ static pthread_barrier_t start_barrier;
 static int64_t end_ns;
 static bool sibling_reads = true;
 
-static int64_t
+int64_t
 now_ns(void)
 {
 	struct timespec ts;
@@ -116,7 +46,7 @@ now_ns(void)
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static uint64_t
+uint64_t
 splitmix(uint64_t *s)
 {
 	uint64_t	z = (*s += 0x9e3779b97f4a7c15ull);
@@ -126,14 +56,14 @@ splitmix(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-static uint32_t
+uint32_t
 rnd(hworker *w, uint32_t n)
 {
 	return (uint32_t) (splitmix(&w->rng) % n);
 }
 
 /* Page content for (thread, lease, offset, seq); header readable. */
-static void
+void
 pattern(uint8_t *p, int thread, uint64_t lease, uint64_t off, uint32_t seq)
 {
 	uint64_t	s = ((uint64_t) thread << 48) ^ lease ^ (off << 20) ^ seq;
@@ -146,10 +76,7 @@ pattern(uint8_t *p, int thread, uint64_t lease, uint64_t off, uint32_t seq)
 		rb_put_u64(p + i, splitmix(&s));
 }
 
-static void failure(hworker *w, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
-
-static void
+void
 failure(hworker *w, const char *fmt,...)
 {
 	va_list		ap;
@@ -168,7 +95,7 @@ failure(hworker *w, const char *fmt,...)
 }
 
 /* Count rc under kind; a result outside mask is a failure. */
-static bool
+bool
 expect(hworker *w, int kind, rb_error rc, unsigned mask, const char *what)
 {
 	w->count[kind][rc]++;
@@ -243,7 +170,7 @@ reconnect(hworker *w)
 	}
 }
 
-static void
+void
 verify(hworker *w, const hlease *L, uint32_t slot, const uint8_t *got,
 	   const char *what)
 {
@@ -269,7 +196,7 @@ verify(hworker *w, const hlease *L, uint32_t slot, const uint8_t *got,
 	}
 }
 
-static void
+void
 do_acquire(hworker *w)
 {
 	bool		shortttl = rnd(w, 100) < 30;
@@ -297,7 +224,7 @@ do_acquire(hworker *w)
 	w->nlease++;
 }
 
-static void
+void
 do_renew(hworker *w, int i)
 {
 	hlease	   *L = &w->lease[i];
@@ -335,7 +262,7 @@ do_release(hworker *w, int i)
 }
 
 /* Single-page write or read of a random page of a random live lease. */
-static void
+void
 do_page(hworker *w, bool write)
 {
 	int			i = (int) rnd(w, (uint32_t) w->nlease);
@@ -618,127 +545,6 @@ good_step(hworker *w)
 		do_list(w);
 	else if (w->shared && sibling_reads)
 		do_sibling(w);
-}
-
-/* A foreign lease id (another owner's), or false if none is published. */
-static bool
-foreign_lease(hworker *w, uint64_t *id)
-{
-	bool		found = false;
-	int			t = (int) rnd(w, MAX_THREADS);
-	int			s = (int) rnd(w, MAX_LEASES);
-
-	pthread_mutex_lock(&pub_mu);
-	for (int k = 0; k < MAX_THREADS * MAX_LEASES && !found; k++)
-	{
-		int			tt = (t + k / MAX_LEASES) % MAX_THREADS;
-		int			ss = (s + k) % MAX_LEASES;
-
-		if (tt != w->id && pub[tt][ss].used)
-		{
-			*id = pub[tt][ss].id;
-			found = true;
-		}
-	}
-	pthread_mutex_unlock(&pub_mu);
-	return found;
-}
-
-static void
-bad_step(hworker *w)
-{
-	hlease	   *L = &w->lease[0];
-	uint32_t	r = rnd(w, 7);
-	uint64_t	id = 0;
-	rb_error	rc;
-
-	if (w->nlease == 0)
-	{
-		do_acquire(w);
-		if (w->nlease > 0)
-			w->lease[0].short_ttl = false;
-		return;
-	}
-	if (L->valid_until - now_ns() < 10000000000ll)
-	{
-		do_renew(w, 0);
-		return;
-	}
-	if (r == 0)
-	{
-		/* Past the end, straddling the end, offset overflow. */
-		static const int64_t offs[] = {0, -4096, -1};
-		int			k = (int) rnd(w, 3);
-		uint64_t	off = k == 2 ? UINT64_MAX - 4095 : L->bytes + (uint64_t) offs[k];
-
-		rc = rnd(w, 2) ? rb_read(&w->c, L->id, off, w->buf[0], PAGE)
-			: rb_write(&w->c, L->id, off, w->buf[0], PAGE);
-		expect(w, K_BAD_RANGE, rc, M(RB_E_OUT_OF_RANGE), "out-of-range access");
-	}
-	else if (r == 1 && foreign_lease(w, &id))
-	{
-		uint32_t	k = rnd(w, 4);
-
-		memset(w->buf[0], 0xbd, PAGE);
-		rc = k == 0 ? rb_read(&w->c, id, 0, w->buf[0], PAGE)
-			: k == 1 ? rb_write(&w->c, id, 0, w->buf[0], PAGE)
-			: k == 2 ? rb_lease_renew(&w->c, id, 1000, NULL)
-			: rb_lease_release(&w->c, id);
-		expect(w, K_BAD_FOREIGN, rc, GONE, "access to another owner's lease");
-	}
-	else if (r == 2)
-	{
-		rc = rb_read(&w->c, splitmix(&w->rng) | 1, 0, w->buf[0], PAGE);
-		expect(w, K_BAD_RANDOM, rc, GONE, "read of a random lease id");
-	}
-	else if (r == 3)
-	{
-		rc = rb_lease_acquire(&w->c, 1ull << 50, 0, 1000, NULL);
-		expect(w, K_BAD_HUGE, rc, M(RB_E_NO_SPACE) | M(RB_E_TOO_LARGE),
-			   "acquire of 1 PiB");
-	}
-	else if (r == 4)
-	{
-		/* Mixed batch: one good page, out of range, foreign/random id. */
-		rb_iov		iov[3];
-		uint32_t	seq = ++w->seq;
-		bool		write = rnd(w, 2);
-
-		if (!foreign_lease(w, &id))
-			id = splitmix(&w->rng) | 1;
-		pattern(w->buf[0], w->id, L->id, 0, seq);
-		iov[0] = (rb_iov) {L->id, 0, PAGE, w->buf[0], RB_OK};
-		iov[1] = (rb_iov) {L->id, L->bytes, PAGE, w->buf[1], RB_OK};
-		iov[2] = (rb_iov) {id, 0, PAGE, w->buf[2], RB_OK};
-		rc = write ? rb_writev(&w->c, iov, 3) : rb_readv(&w->c, iov, 3);
-		if (!expect(w, K_BAD_BATCH, rc, M(RB_OK), "mixed batch") || rc != RB_OK)
-		{
-			L->seq[0] = SEQ_UNKNOWN;
-			return;
-		}
-		if (iov[0].status != RB_OK || iov[1].status != RB_E_OUT_OF_RANGE ||
-			!(GONE & M(iov[2].status)))
-			failure(w, "mixed batch statuses: %s, %s, %s (want ok, out of range, "
-					"no lease)", rb_error_name(iov[0].status),
-					rb_error_name(iov[1].status), rb_error_name(iov[2].status));
-		if (write && iov[0].status == RB_OK)
-			L->seq[0] = seq;
-		else if (!write && iov[0].status == RB_OK)
-			verify(w, L, 0, w->buf[0], "mixed readv");
-	}
-	else if (r == 5)
-	{
-		/* Caught by the library: must not touch the connection. */
-		rb_iov		iov[1] = {{L->id, 0, 0, w->buf[0], RB_OK}};
-
-		rc = rnd(w, 2) ? rb_read(&w->c, L->id, 0, w->buf[0], 0)
-			: rb_readv(&w->c, iov, 1);
-		expect(w, K_BAD_ARGS, rc, M(RB_E_INVALID), "invalid arguments");
-		if (!rb_connected(&w->c))
-			failure(w, "invalid arguments closed the connection");
-	}
-	else
-		do_page(w, rnd(w, 2));
 }
 
 static void *
