@@ -88,6 +88,9 @@ else
 			"run 'make -f mk/extension.mk install' as root first (or run this script as root)"
 	test_user=$(id -un)
 	as_user() { "$@"; }
+	if [ -e remote_buffer.so ] && ! cmp -s "$pkglibdir/remote_buffer.so" remote_buffer.so; then
+		echo "# note: the installed remote_buffer.so is not this checkout's build"
+	fi
 fi
 
 # ---- private work directory, always cleaned up ----------------------------
@@ -171,13 +174,27 @@ run_regress() {
 	wait $!
 }
 
-rm -rf "$OUT" && mkdir -p "$OUT"
+# best effort: a non-root user may not be able to write into the checkout
+if ! { rm -rf "$OUT" && mkdir -p "$OUT"; } 2>/dev/null; then
+	echo "# cannot write $OUT; outputs are not kept (RB_PGREGRESS_KEEP=1 keeps the work directory)"
+	OUT=$work/saved
+fi
 for run in preload no_preload; do
 	if [ "$run" = preload ]; then tests=$preload_tests; else tests=$no_preload_tests; fi
 	t0=$(date +%s)
-	# shellcheck disable=SC2086  # a word list
-	run_regress "$run" $tests
-	rc=$?
+	for attempt in 1 2; do
+		# shellcheck disable=SC2086  # a word list
+		run_regress "$run" $tests
+		rc=$?
+		# The extension is installed system-wide: another checkout may
+		# have installed its build meanwhile, and then these results are
+		# not about this one.  Install ours again and repeat, once.
+		[ "$(id -u)" = 0 ] && ! cmp -s "$pkglibdir/remote_buffer.so" "$top/remote_buffer.so" || break
+		[ "$attempt" = 2 ] && break
+		echo "# $run: the installed remote_buffer.so was replaced during the run; reinstalling and repeating"
+		pgext_install "$top" "$PG_CONFIG" "$top/build/pg_regress-install.log" || break
+		as_user rm -rf "$work/$run"
+	done
 	secs=$(($(date +%s) - t0))
 	mkdir -p "$OUT/$run"
 	cp -r "$work/$run/stdout.log" "$work/$run/regression.diffs" "$work/$run/regression.out" \
