@@ -33,7 +33,25 @@ PGFILEDESC = "remote_buffer - remote shared buffer pool"
 PG_CPPFLAGS += -I$(srcdir)/src/common -I$(srcdir)/src/client
 SHLIB_LINK += -lcrypto
 
+# pg_regress tests: sql/<test>.sql, expected/<test>.out.  They need a
+# temporary instance with the library preloaded and a live rbufd peer
+# (RB_REGRESS_NO_PRELOAD: one without preloading), which
+# test/pg_regress/run.sh sets up; so "make installcheck" runs that script
+# instead of PGXS's plain pg_regress call.  docs/testing.md has the details.
+REGRESS = install views gucs workload
+RB_REGRESS_NO_PRELOAD = no_preload
+NO_INSTALLCHECK = 1
+
 include $(PGXS)
+
+.PHONY: installcheck rb-regress-lists
+installcheck:
+	$(srcdir)/test/pg_regress/run.sh
+
+# read by test/pg_regress/run.sh
+rb-regress-lists:
+	@echo "preload: $(REGRESS)"
+	@echo "no_preload: $(RB_REGRESS_NO_PRELOAD)"
 
 # Debian's PGXS is built without --enable-depend, so header changes would
 # not trigger rebuilds: spell our header dependencies out.

@@ -187,6 +187,46 @@ rb_parse_peer(const char *item, size_t len, RbPeerAddr *out,
 	return true;
 }
 
+/*
+ * Do two parsed entries name the same server?  Besides identical text this
+ * catches what can be seen without resolving names: one IPv6 address
+ * written two ways, and host names that differ only in case.  Listing a
+ * server twice must be refused: the lease manager would treat it as two
+ * peers with one owner, and re-attaching to either would release the
+ * leases held through the other.
+ */
+static bool
+rb_same_peer(const RbPeerAddr *a, const RbPeerAddr *b)
+{
+	if (a->port != b->port)
+		return false;
+	if (strchr(a->host, ':') != NULL && strchr(b->host, ':') != NULL)
+	{
+		char		ha[RB_HOST_MAXLEN + 1];
+		char		hb[RB_HOST_MAXLEN + 1];
+		char	   *za;
+		char	   *zb;
+		struct in6_addr a6;
+		struct in6_addr b6;
+
+		strlcpy(ha, a->host, sizeof(ha));
+		strlcpy(hb, b->host, sizeof(hb));
+		za = strchr(ha, '%');
+		zb = strchr(hb, '%');
+		if (za != NULL)
+			*za++ = '\0';
+		if (zb != NULL)
+			*zb++ = '\0';
+		/* both parsed before (rb_parse_peer) */
+		if (inet_pton(AF_INET6, ha, &a6) != 1 ||
+			inet_pton(AF_INET6, hb, &b6) != 1)
+			return strcmp(a->host, b->host) == 0;
+		return memcmp(&a6, &b6, sizeof(a6)) == 0 &&
+			strcmp(za ? za : "", zb ? zb : "") == 0;
+	}
+	return pg_strcasecmp(a->host, b->host) == 0;
+}
+
 static bool
 rb_is_blank(char c)
 {
@@ -240,10 +280,15 @@ rb_parse_peers(const char *value, RbPeerAddr *out, int *npeers,
 		if (!rb_parse_peer(start, end - start, &out[n], err, errlen))
 			return false;
 		for (int k = 0; k < n; k++)
-			if (strcmp(out[k].name, out[n].name) == 0)
+			if (rb_same_peer(&out[k], &out[n]))
 			{
-				snprintf(err, errlen, "Peer \"%s\" is listed twice.",
-						 out[n].name);
+				if (strcmp(out[k].name, out[n].name) == 0)
+					snprintf(err, errlen, "Peer \"%s\" is listed twice.",
+							 out[n].name);
+				else
+					snprintf(err, errlen,
+							 "Entries \"%s\" and \"%s\" name the same peer.",
+							 out[k].name, out[n].name);
 				return false;
 			}
 		n++;

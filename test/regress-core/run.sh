@@ -53,6 +53,7 @@ cd "$(dirname "$0")/../.." || exit 1
 top=$(pwd)
 here=$top/test/regress-core
 OUT=$top/build/regress-core
+. "$top/test/lib/pgext.sh"
 
 # The lowest shared_buffers at which the baseline passes RELIABLY with the
 # parallel schedule (up to 20 concurrent backends).  Below it backends
@@ -151,19 +152,11 @@ note "shared_buffers = $SB for every cluster"
 
 # ---- extension, user, work directory ---------------------------------------
 if [ "$(id -u)" = 0 ]; then
-	# A concurrent "make install" (another suite) can make install(1) fail
-	# with "File exists": retry once.
 	install_log=$top/build/regress-core-install.log
-	if ! make --no-print-directory -s -f mk/extension.mk PG_CONFIG="$PG_CONFIG" install >"$install_log" 2>&1; then
-		sleep 3
-		make --no-print-directory -s -f mk/extension.mk PG_CONFIG="$PG_CONFIG" install >"$install_log" 2>&1 ||
-			bail "regress-core setup: make -f mk/extension.mk install failed" "$(tail -n 30 "$install_log")"
-	fi
-	rm -f "$install_log"
-	if ! id "$test_user" >/dev/null 2>&1; then
-		useradd --system --no-create-home --shell /usr/sbin/nologin "$test_user" ||
-			bail "regress-core setup: cannot create user $test_user"
-	fi
+	pgext_install "$top" "$PG_CONFIG" "$install_log" ||
+		bail "regress-core setup: make -f mk/extension.mk install failed" "$(tail -n 30 "$install_log")"
+	pgext_ensure_user "$test_user" ||
+		bail "regress-core setup: cannot create user $test_user"
 	as_user() { runuser -u "$test_user" -- "$@"; }
 else
 	# Postgres refuses root; as anyone else run the clusters directly.
@@ -350,11 +343,7 @@ run_suite() {
 	wait $!
 	rc=$?
 	echo "$rc $(($(date +%s) - t0))" >"$dir/../$suite.status"
-	# pg_regress lines: "test NAME ... ok  12 ms" (serial) or
-	# "     NAME ... FAILED  12 ms" (in a parallel group); "failed (ignored)"
-	# for tests marked "ignore:".
-	sed -nE 's/^(test|    ) +([^ ]+) +\.\.\. +(ok|FAILED|failed \(ignored\)).*/\2 \3/p' \
-		"$dir/stdout.log" | sed 's/failed (ignored)/ignored/' >"$dir/../$suite.tests"
+	pgext_regress_results "$dir/stdout.log" >"$dir/../$suite.tests"
 	return 0
 }
 
