@@ -23,6 +23,7 @@ failed_suites=()
 SUITES=(
 	"rbufd|build/bin/test_rbufd"
 	"rbufd-asan|env RBUFD=build/asan/bin/rbufd RBUFCTL=build/asan/bin/rbufctl ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 build/asan/bin/test_rbufd"
+	"regress-ext|test/pg_regress/run.sh"
 	"regress-core|test/regress-core/run.sh"
 	"hammer-tsan|test/hammer/run-tsan.sh"
 	"fuzz-smoke|test/fuzz/run-smoke.sh"

@@ -30,6 +30,14 @@
 static int	tap_count = 0;
 static int	tap_failed = 0;
 
+/*
+ * Directories made by rbd_start, removed at exit when every test passed
+ * (kept for a look at the logs otherwise).
+ */
+#define MAX_RBD_DIRS 32
+static char rbd_dirs[MAX_RBD_DIRS][256];
+static int	n_rbd_dirs = 0;
+
 bool
 tap_ok(bool cond, const char *fmt,...)
 {
@@ -123,6 +131,39 @@ write_file(const char *path, const void *data, size_t len, mode_t mode)
 	return ok;
 }
 
+static void
+remove_rbd_dirs(void)
+{
+	static const char *const files[] = {"secret", "rbufd.log", "port"};
+	char		path[sizeof(rbd_dirs[0]) + 16];
+
+	for (int i = 0; i < n_rbd_dirs; i++)
+	{
+		if (tap_failed)
+		{
+			printf("# kept %s for inspection\n", rbd_dirs[i]);
+			continue;
+		}
+		for (int f = 0; f < 3; f++)
+		{
+			if (snprintf(path, sizeof(path), "%s/%s", rbd_dirs[i],
+						 files[f]) < (int) sizeof(path))
+				(void) unlink(path);
+		}
+		if (rmdir(rbd_dirs[i]) != 0)
+			printf("# could not remove %s: %s\n", rbd_dirs[i], strerror(errno));
+	}
+}
+
+static void
+remember_dir(const char *dir)
+{
+	if (n_rbd_dirs == 0)
+		atexit(remove_rbd_dirs);
+	if (n_rbd_dirs < MAX_RBD_DIRS)
+		snprintf(rbd_dirs[n_rbd_dirs++], sizeof(rbd_dirs[0]), "%s", dir);
+}
+
 bool
 rbd_start(rbd_proc *p, bool no_auth, const char *const *extra)
 {
@@ -139,6 +180,7 @@ rbd_start(rbd_proc *p, bool no_auth, const char *const *extra)
 		return false;
 	}
 	snprintf(p->dir, sizeof(p->dir), "%s", tmpl);
+	remember_dir(p->dir);
 	snprintf(p->secret_path, sizeof(p->secret_path), "%s/secret", p->dir);
 	snprintf(p->log_path, sizeof(p->log_path), "%s/rbufd.log", p->dir);
 	snprintf(p->port_path, sizeof(p->port_path), "%s/port", p->dir);
