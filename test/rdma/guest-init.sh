@@ -122,7 +122,11 @@ echo 0 >/proc/sys/net/ipv4/conf/all/rp_filter
 # Static neighbours: ARP between two addresses of one host is not worth
 # second-guessing.  Locally generated traffic ("iif lo") for the other end
 # leaves through this end's veth; the local table, moved behind those rules,
-# still delivers what arrives on a veth.
+# still delivers what arrives on a veth.  The "oif" rules serve lookups bound
+# to a device: the RDMA CM checks an incoming connection request by routing
+# back to the requester through the receiving netdev, and without them that
+# lookup finds the requester's address local (on the other veth) and the CM
+# rejects the request (reason 28).
 cat >/tmp/net2 <<EOF
 addr add $NET_A/32 dev veth-a
 addr add $NET_B/32 dev veth-b
@@ -134,6 +138,8 @@ route add $NET_B dev veth-a src $NET_A table 101
 route add $NET_A dev veth-b src $NET_B table 102
 rule add pref 100 iif lo to $NET_B lookup 101
 rule add pref 101 iif lo to $NET_A lookup 102
+rule add pref 110 oif veth-a to $NET_B lookup 101
+rule add pref 111 oif veth-b to $NET_A lookup 102
 rule add pref 200 lookup local
 rule del pref 0 lookup local
 EOF
