@@ -25,8 +25,32 @@ check() {
 	shift
 	if "$@"; then ok "$d"; else nok "$d"; fi
 }
+# note [prefix]: stdin as "# " comment lines
 note() {
-	sed 's/^/# /'
+	local l
+	while IFS= read -r l; do
+		printf '# %s%s\n' "${1:-}" "$l"
+	done
+}
+# has_line <file> <regex>: some line of the file matches
+has_line() {
+	local l
+	while IFS= read -r l; do
+		[[ $l =~ $2 ]] && return 0
+	done <"$1"
+	return 1
+}
+count_lines() {
+	local l n=0
+	while IFS= read -r l; do
+		[[ $l =~ $2 ]] && n=$((n + 1))
+	done <"$1"
+	echo $n
+}
+uptime_note() {
+	local up rest
+	read -r up rest </proc/uptime
+	echo "# guest uptime $up s"
 }
 
 if [ "${RB_GUEST:-}" != 1 ]; then
@@ -44,8 +68,15 @@ T=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 
-hw() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
-st() { cat "/sys/class/net/$1/statistics/$2"; }
+# Under emulation every exec of a host binary costs 0.5-2 s, so the helpers
+# below use bash builtins only.
+rd() {
+	local v
+	read -r v <"$1"
+	echo "$v"
+}
+hw() { rd "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
+st() { rd "/sys/class/net/$1/statistics/$2"; }
 
 # All counters that tell where packets went, as "name value" lines.
 snapshot() {
@@ -61,16 +92,25 @@ snapshot() {
 		done
 	done
 }
+# value <snapshot-file> <name>
+value() {
+	local k v
+	while read -r k v; do
+		[ "$k" = "$2" ] && { echo "$v"; return; }
+	done <"$1"
+	echo 0
+}
 # delta <before-file> <after-file> <name>
 delta() {
-	local a b
-	a=$(awk -v k="$3" '$1 == k { print $2 }' "$1")
-	b=$(awk -v k="$3" '$1 == k { print $2 }' "$2")
-	echo $((b - a))
+	echo $(($(value "$2" "$3") - $(value "$1" "$3")))
 }
 # Print every counter as before -> after (+delta).
 show_counters() {
-	join "$1" "$2" | awk '{ printf "counter %-22s %8d -> %8d (+%d)\n", $1, $2, $3, $3 - $2 }' | note
+	local k v a
+	while read -r k v; do
+		a=$(value "$2" "$k")
+		printf '# counter %-22s %8d -> %8d (+%d)\n' "$k" "$v" "$a" $((a - v))
+	done <"$1"
 }
 # Assert that a transfer crossed the wire: the sender rxe sent and the
 # receiver rxe received at least <min> packets, the sending veth carried at
@@ -103,41 +143,48 @@ crossed() {
 }
 # wait_for <seconds> <command...>: poll until the command succeeds
 wait_for() {
-	local n=$(($1 * 10))
+	local n=$(($1 * 5))
 	shift
 	while [ $n -gt 0 ]; do
 		"$@" && return 0
-		sleep 0.1
+		read -r -t 0.2 <> <(:) || true
 		n=$((n - 1))
 	done
 	return 1
 }
+# A TCP listener on port $1, from /proc/net/tcp (state 0A = LISTEN).
 tcp_listening() {
-	ss -Hltn "sport = :$1" | grep -q .
+	local want sl local rem state rest
+	printf -v want ':%04X' "$1"
+	while read -r sl local rem state rest; do
+		[ "${local#*:}" = "${want#:}" ] && [ "$state" = 0A ] && return 0
+	done </proc/net/tcp
+	return 1
 }
 cm_listening() {
-	rdma resource show cm_id 2>/dev/null | grep -q "state LISTEN"
+	rdma resource show cm_id >"$T/cm" 2>/dev/null && has_line "$T/cm" "state LISTEN"
 }
 
 # --- 1. devices and wiring ---------------------------------------------------
-rdma link show | note
+rdma link show >"$T/links"
+note <"$T/links"
 check "rdma link: $DA ACTIVE on veth-a" \
-	grep -q "^link $DA/1 state ACTIVE physical_state LINK_UP netdev veth-a" <(rdma link show)
+	has_line "$T/links" "^link $DA/1 state ACTIVE physical_state LINK_UP netdev veth-a"
 check "rdma link: $DB ACTIVE on veth-b" \
-	grep -q "^link $DB/1 state ACTIVE physical_state LINK_UP netdev veth-b" <(rdma link show)
+	has_line "$T/links" "^link $DB/1 state ACTIVE physical_state LINK_UP netdev veth-b"
 ibv_devices >"$T/devs" 2>&1
 note <"$T/devs"
 check "ibv_devices lists $DA and $DB" \
-	bash -c "grep -qw '$DA' '$T/devs' && grep -qw '$DB' '$T/devs'"
-echo "# GID index A=$GA: $(cat /sys/class/infiniband/$DA/ports/1/gids/$GA), B=$GB: $(cat /sys/class/infiniband/$DB/ports/1/gids/$GB)"
+	eval 'has_line "$T/devs" "^ +$DA[[:space:]]" && has_line "$T/devs" "^ +$DB[[:space:]]"'
+echo "# GID index A=$GA: $(rd /sys/class/infiniband/$DA/ports/1/gids/$GA), B=$GB: $(rd /sys/class/infiniband/$DB/ports/1/gids/$GB)"
 ra=$(ip route get "$B" from "$A")
 rb=$(ip route get "$A" from "$B")
-echo "$ra" | head -1 | note
-echo "$rb" | head -1 | note
-check "route $A -> $B leaves by veth-a" grep -q "dev veth-a" <<<"$ra"
-check "route $B -> $A leaves by veth-b" grep -q "dev veth-b" <<<"$rb"
+echo "# ${ra%%$'\n'*}"
+echo "# ${rb%%$'\n'*}"
+check "route $A -> $B leaves by veth-a" eval '[[ $ra =~ " dev veth-a " ]]'
+check "route $B -> $A leaves by veth-b" eval '[[ $rb =~ " dev veth-b " ]]'
 
-echo "# guest uptime $(cut -d' ' -f1 /proc/uptime) s"
+uptime_note
 # --- 2. verbs: ibv_rc_pingpong, server on A (rxe0), client on B (rxe1) ------
 ITERS=50
 snapshot >"$T/c0"
@@ -150,10 +197,11 @@ crc=$?
 wait "$srv"
 src=$?
 snapshot >"$T/c1"
-sed 's/^/server: /' "$T/pp_srv" | note
-sed 's/^/client: /' "$T/pp_cli" | note
-if [ $crc -eq 0 ] && [ $src -eq 0 ] && grep -q "^$ITERS iters" "$T/pp_cli" &&
-	grep -q "GID ::ffff:$A" "$T/pp_cli" && grep -q "GID ::ffff:$B" "$T/pp_srv"; then
+note "server: " <"$T/pp_srv"
+note "client: " <"$T/pp_cli"
+if [ $crc -eq 0 ] && [ $src -eq 0 ] && has_line "$T/pp_cli" "^$ITERS iters" &&
+	has_line "$T/pp_cli" "remote address: .*GID ::ffff:$A\$" &&
+	has_line "$T/pp_srv" "remote address: .*GID ::ffff:$B\$"; then
 	ok "ibv_rc_pingpong: $ITERS x 4 KiB RC SEND/RECV between $DB ($B) and $DA ($A)"
 else
 	nok "ibv_rc_pingpong: $ITERS x 4 KiB RC SEND/RECV between $DB ($B) and $DA ($A) (client $crc, server $src)"
@@ -161,7 +209,7 @@ fi
 show_counters "$T/c0" "$T/c1"
 crossed "ibv_rc_pingpong" "$T/c0" "$T/c1" $ITERS
 
-echo "# guest uptime $(cut -d' ' -f1 /proc/uptime) s"
+uptime_note
 # --- 3. RDMA CM: rping (RDMA READ + WRITE), server on A, client from B ------
 COUNT=10
 snapshot >"$T/c2"
@@ -175,10 +223,15 @@ crc=$?
 wait "$srv"
 src=$?
 snapshot >"$T/c3"
-head -3 "$T/rp_cli" | cut -c1-72 | sed 's/^/client: /' | note
-tail -2 "$T/rp_srv" | cut -c1-72 | sed 's/^/server: /' | note
-n_cli=$(grep -c "^ping data: rdma-ping-" "$T/rp_cli")
-if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$n_cli" -eq $COUNT ]; then
+n=0
+while IFS= read -r l && [ $n -lt 3 ]; do
+	echo "# client: ${l:0:72}"
+	n=$((n + 1))
+done <"$T/rp_cli"
+n_cli=$(count_lines "$T/rp_cli" "^ping data: rdma-ping-")
+n_srv=$(count_lines "$T/rp_srv" "^server ping data: rdma-ping-")
+echo "# client ping lines: $n_cli, server ping lines: $n_srv"
+if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$n_cli" -eq $COUNT ] && [ "$n_srv" -eq $COUNT ]; then
 	ok "rping over the RDMA CM: $COUNT verified round trips (RDMA READ + WRITE), client on $B, server on $A"
 else
 	nok "rping over the RDMA CM: $n_cli/$COUNT round trips (client $crc, server $src)"
@@ -188,7 +241,7 @@ fi
 show_counters "$T/c2" "$T/c3"
 crossed "rping" "$T/c2" "$T/c3" $COUNT
 
-echo "# guest uptime $(cut -d' ' -f1 /proc/uptime) s"
+uptime_note
 # --- 4. one-sided RDMA READ of 8 KiB: B reads A's memory ---------------------
 READS=20
 snapshot >"$T/c4"
@@ -201,10 +254,12 @@ crc=$?
 wait "$srv"
 src=$?
 snapshot >"$T/c5"
-grep -E "QPN|^ *#bytes|^ *8192 " "$T/rl_cli" | sed 's/^ *//' | note
+while IFS= read -r l; do
+	[[ $l =~ QPN|^\ *#bytes|^\ *8192\  ]] && echo "# ${l#"${l%%[! ]*}"}"
+done <"$T/rl_cli"
 resp=$(delta "$T/c4" "$T/c5" "$DA.sent_pkts")
 # 8 KiB at the rxe MTU of 1024 is 8 response packets per READ.
-if [ $crc -eq 0 ] && [ $src -eq 0 ] && grep -qE "^ *8192 +$READS " "$T/rl_cli" &&
+if [ $crc -eq 0 ] && [ $src -eq 0 ] && has_line "$T/rl_cli" "^ *8192 +$READS " &&
 	[ "$resp" -ge $((READS * 8)) ]; then
 	ok "ib_read_lat: $READS one-sided 8 KiB RDMA READs by $DB from $DA; responder $DA sent +$resp packets (>= $((READS * 8)))"
 else
@@ -215,14 +270,14 @@ fi
 show_counters "$T/c4" "$T/c5"
 crossed "ib_read_lat" "$T/c4" "$T/c5" $READS
 
-echo "# guest uptime $(cut -d' ' -f1 /proc/uptime) s"
+uptime_note
 # --- 5. the same as a non-root user (postgres runs as rbtest) ----------------
 U=rbtest
 if getent passwd $U >/dev/null; then
 	as_user() {
 		setpriv --reuid=$U --regid=$U --init-groups "$@"
 	}
-	echo "# $U: $(as_user id), memlock $(as_user bash -c 'ulimit -l')"
+	as_user bash -c 'echo "# $(id), memlock $(ulimit -l)"'
 	timeout 60 ibv_rc_pingpong -d "$DA" -g "$GA" -p 18517 -n 10 -s 4096 >"$T/u_srv" 2>&1 &
 	srv=$!
 	pids+=("$srv")
@@ -232,8 +287,10 @@ if getent passwd $U >/dev/null; then
 	crc=$?
 	wait "$srv"
 	src=$?
-	grep iters "$T/u_cli" | sed "s/^/$U client: /" | note
-	if [ $crc -eq 0 ] && [ $src -eq 0 ] && grep -q "^10 iters" "$T/u_cli"; then
+	while IFS= read -r l; do
+		[[ $l =~ iters ]] && echo "# $U client: $l"
+	done <"$T/u_cli"
+	if [ $crc -eq 0 ] && [ $src -eq 0 ] && has_line "$T/u_cli" "^10 iters"; then
 		ok "as $U: registers memory and runs RC traffic on $DB"
 	else
 		nok "as $U: ibv_rc_pingpong client (client $crc, server $src)"
@@ -243,5 +300,5 @@ else
 	echo "ok # SKIP no user $U in /etc/passwd"
 fi
 
-echo "# guest uptime $(cut -d' ' -f1 /proc/uptime) s"
+uptime_note
 exit $fails
