@@ -13,7 +13,9 @@
 # which holds boot/vmlinuz-<ver> and lib/modules/<ver>/.
 # Exit 0: ready.  Exit 2: cannot download and nothing is cached; the reason
 # is printed on stdout as "SKIP <reason>" (callers turn it into a TAP skip).
-# Environment: RB_RDMA_CACHE (default /var/cache/remote_buffer/rdma-kernel).
+# Environment: RB_RDMA_CACHE (default /var/cache/remote_buffer/rdma-kernel);
+# RB_RDMA_KERNEL_REFRESH=1 asks apt for a newer kernel even if it was asked
+# less than a day ago.
 set -euo pipefail
 
 CACHE=${RB_RDMA_CACHE:-/var/cache/remote_buffer/rdma-kernel}
@@ -33,7 +35,7 @@ cached() {
 # CONFIG_PVH, so qemu can boot the uncompressed ELF vmlinux directly: unpack
 # it once, here.  Best effort: without it guest-run.sh boots the bzImage.
 ensure_vmlinux() {
-	local d=$1 v z off
+	local d=$1 v z off t
 	v=$(ls "$d/lib/modules" | head -1)
 	z=$d/boot/vmlinuz-$v
 	[ -f "$d/boot/vmlinux-$v" ] && return 0
@@ -41,11 +43,13 @@ ensure_vmlinux() {
 	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$z" | head -1 | cut -d: -f1)
 	[ -n "$off" ] || return 0
 	# xz complains about the bytes after the stream; the ELF check decides.
-	tail -c +$((off + 1)) "$z" | xz -dc >"$d/boot/.vmlinux.tmp" 2>/dev/null || true
-	if [ "$(head -c 4 "$d/boot/.vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
-		mv "$d/boot/.vmlinux.tmp" "$d/boot/vmlinux-$v"
+	t=$(mktemp "$d/boot/.vmlinux.XXXXXX") || return 0
+	tail -c +$((off + 1)) "$z" | xz -dc >"$t" 2>/dev/null || true
+	if [ "$(head -c 4 "$t" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+		chmod 0644 "$t"
+		mv -f "$t" "$d/boot/vmlinux-$v"
 	else
-		rm -f "$d/boot/.vmlinux.tmp"
+		rm -f "$t"
 	fi
 }
 
@@ -58,6 +62,14 @@ skip() {
 	echo "SKIP $why"
 	exit 2
 }
+
+# Asking apt for the newest ABI costs seconds per guest run: once a day is
+# enough (RB_RDMA_KERNEL_REFRESH=1 asks now).
+if [ "${RB_RDMA_KERNEL_REFRESH:-0}" != 1 ] && c=$(cached) &&
+	[ -n "$(find "$CACHE/.checked" -mmin -1440 2>/dev/null)" ]; then
+	echo "$c"
+	exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	skip "not root: cannot download the guest kernel into $CACHE"
@@ -73,6 +85,8 @@ if [ -z "$pkg" ]; then
 		awk '{print $1}' | sort -t- -k5,5n | tail -1 || true)
 fi
 [ -n "$pkg" ] || skip "apt knows no linux-image-6.1.0-*-amd64 package"
+mkdir -p "$CACHE"
+touch "$CACHE/.checked"
 ver=${pkg#linux-image-}
 dest=$CACHE/$ver
 if [ -f "$dest/.complete" ]; then
@@ -98,6 +112,9 @@ dpkg-deb -x "$deb" "$dest"
 [ -f "$dest/boot/vmlinuz-$ver" ] || skip "$pkg has no boot/vmlinuz-$ver"
 ls "$dest"/lib/modules/"$ver"/kernel/drivers/infiniband/sw/rxe/rdma_rxe.ko* \
 	>/dev/null 2>&1 || skip "$pkg has no rdma_rxe module"
+# The .deb has no modules.dep (its postinst makes one); mkinitramfs.sh needs it.
+command -v depmod >/dev/null || skip "no depmod (Debian package kmod)"
+depmod -b "$dest" "$ver" || skip "depmod failed for $ver"
 ensure_vmlinux "$dest"
 basename "$deb" >"$dest/.complete"
 echo "$dest"

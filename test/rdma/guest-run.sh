@@ -21,8 +21,10 @@
 #
 # Environment (all optional):
 #   RB_GUEST_OUT=<dir>     host directory shared writable with the guest at the
-#                          same path (results, logs).  Default: a fresh temp
-#                          directory, removed afterwards unless RB_GUEST_KEEP=1.
+#                          same path (results, logs); created mode 1777 if
+#                          missing, else it must be writable by the script's
+#                          user.  Default: a fresh temp directory (1777),
+#                          removed afterwards unless RB_GUEST_KEEP=1.
 #   RB_GUEST_TIMEOUT=<s>   hard wall-clock limit for the whole guest (300)
 #   RB_GUEST_USER=<name>   run the script as this user (e.g. rbtest), not root
 #   RB_GUEST_ENV="A B ..." names of host environment variables to pass in
@@ -80,7 +82,11 @@ CPUS=${RB_GUEST_CPUS:-2}
 
 own_out=0
 if [ -n "${RB_GUEST_OUT:-}" ]; then
-	mkdir -p "$RB_GUEST_OUT" || exit 125
+	if [ ! -d "$RB_GUEST_OUT" ]; then
+		mkdir -p "$RB_GUEST_OUT" || exit 125
+		# made here, so ours to open up to an RB_GUEST_USER script
+		chmod 1777 "$RB_GUEST_OUT"
+	fi
 	OUT=$(realpath -e "$RB_GUEST_OUT")
 else
 	OUT=$(mktemp -d "${TMPDIR:-/tmp}/rbguest.XXXXXX") || exit 125
@@ -115,6 +121,8 @@ if [ ! -f "$INITRD" ]; then
 	fi
 	"$HERE/mkinitramfs.sh" "$KDIR" "$INITRD" >"$G/mkinitramfs.log" 2>&1 ||
 		skip "mkinitramfs.sh failed: $(tail -1 "$G/mkinitramfs.log")"
+	# Images of older script versions: drop once nobody can be starting them.
+	find "$KDIR" -maxdepth 1 -name 'initramfs-*.cpio.gz' -mmin +1440 -delete 2>/dev/null
 fi
 
 # The job: what the guest's init runs with the host's bash.

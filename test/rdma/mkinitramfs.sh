@@ -114,6 +114,9 @@ for name in "${order[@]}"; do
 done
 echo "$ver" >"$stage/kernel.version"
 
+# Private temp name + rename: concurrent guest runs may build the same file.
+tmpout=$(mktemp "$OUT.XXXXXX")
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
-	busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$OUT.tmp"
-mv "$OUT.tmp" "$OUT"
+	busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$tmpout"
+chmod 0644 "$tmpout"
+mv -f "$tmpout" "$OUT"
