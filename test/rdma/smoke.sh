@@ -32,7 +32,9 @@ if [ $rc -eq 77 ]; then
 fi
 
 n=1
+failed=0
 if [ $rc -eq 124 ] || [ $rc -eq 125 ]; then
+	failed=1
 	echo "not ok 1 - guest booted and ran the smoke script (guest-run.sh exit $rc)"
 	sed 's/^/# /' "$err"
 else
@@ -40,7 +42,6 @@ else
 	[ -s "$err" ] && sed 's/^/# stderr: /' "$err"
 fi
 
-failed=0
 while IFS= read -r line; do
 	case "$line" in
 		"ok - "*) n=$((n + 1)); echo "ok $n - ${line#ok - }" ;;
@@ -54,6 +55,8 @@ done <<<"$out"
 # A guest script that failed without saying which check is a failure too.
 if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -ne 125 ] && [ $failed -eq 0 ]; then
 	n=$((n + 1))
+	failed=1
 	echo "not ok $n - smoke-guest.sh exited with status $rc"
 fi
 echo "1..$n"
+[ $failed -eq 0 ]
