@@ -32,3 +32,9 @@ test:
 	@test/run-all.sh
 
 check: test
+
+# The RDMA test guest (docs/rdma-guest.md) on its own: TAP, ~1.5-2 minutes.
+.PHONY: rdma-guest-smoke
+rdma-guest-smoke:
+	@test/ensure-deps.sh
+	@test/rdma/smoke.sh

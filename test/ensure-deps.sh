@@ -20,6 +20,16 @@ PKGS=(
 	procps					# pkill, ps in test scripts
 	python3					# small helpers in test scripts
 	dpkg-dev				# apt-get source (test/regress-core/get-source.sh)
+	# RDMA test guest (test/rdma/, docs/rdma-guest.md)
+	qemu-system-x86			# the guest (full emulation)
+	busybox-static			# the guest's initramfs
+	kmod					# depmod for the guest kernel's modules.dep
+	xz-utils				# unpack the guest kernel's bzImage
+	rdma-core				# RDMA user space the guest runs from the host root
+	ibverbs-providers		# librxe (Soft-RoCE provider)
+	ibverbs-utils			# ibv_devices, ibv_rc_pingpong (smoke test)
+	rdmacm-utils			# rping (smoke test)
+	perftest				# ib_read_lat (smoke test)
 )
 
 missing=()
