@@ -27,6 +27,7 @@ SUITES=(
 	"regress-core|test/regress-core/run.sh"
 	"hammer-tsan|test/hammer/run-tsan.sh"
 	"fuzz-smoke|test/fuzz/run-smoke.sh"
+	"rdma-guest|test/rdma/smoke.sh"
 )
 if [ -x test/run-tap.sh ]; then
 	SUITES+=("extension-tap|env PROVE_FLAGS=-v test/run-tap.sh")
