@@ -17,10 +17,10 @@
 #        table updated in the same transactions agrees;
 #      - pgbench's TPC-B invariant sum(abalance) = sum(bbalance) =
 #        sum(tbalance) = sum(delta);
-#      - the remote tier started over: every lease held before the crash
-#        was released as a leftover and replaced (the page directory is in
-#        shared memory, which a crash restart re-creates), and it is used
-#        again (hits > 0 on a second read pass);
+#      - the remote tier started over: its shared memory (page directory,
+#        counters) was created after the kill, every lease held before the
+#        crash was released as a leftover and replaced, and the tier is
+#        used again (hits > 0 on a second read pass);
 #      - every table reads the same with remote_buffer.enabled on (served
 #        by the tier, filled by a first pass) and off;
 #      - amcheck over every relation (test/lib/amcheck.sql) is clean.
@@ -238,8 +238,8 @@ for my $it (1 .. $iterations)
 	}
 	my $left = $delay - (time - $t0);
 	usleep(1e6 * $left) if $left > 0;
-	my ($hits, $admissions) = split /\|/,
-	  q1('SELECT hits, admissions FROM remote_buffer_stats');
+	my ($hits, $admissions, $kill_ts) = split /\|/,
+	  q1('SELECT hits, admissions, clock_timestamp() FROM remote_buffer_stats');
 	my $log_offset = -s $node->logfile;
 	my $killed_at = time - $t0;
 	$node->kill9;
@@ -275,7 +275,13 @@ for my $it (1 .. $iterations)
 			$log_offset),
 		"$label: the restart ran crash recovery");
 
-	# the tier starts over: every old lease released, new ones acquired
+	# the tier starts over: shared memory (with the page directory and the
+	# counters) was created anew, every old lease released, new ones
+	# acquired
+	my ($fresh, $used_at_start) = split /\|/,
+	  q1("SELECT stats_reset > '$kill_ts', used_bytes FROM remote_buffer_stats");
+	is($fresh, 't',
+		"$label: the tier's shared memory was created after the kill (directory empty at start)");
 	wait_leases($label);
 	my $leases_after = lease_ids();
 	my %old = map { $_ => 1 } split ' ', $leases_before;
@@ -338,11 +344,13 @@ for my $it (1 .. $iterations)
 
 	my $line = sprintf(
 		"%s: killed at %.2fs%s, %d acknowledged (%d in doubt, %d of them committed), "
-		  . "hits before kill %d (admissions %d), %d leases released, hits after restart %d, detach %.2fs",
+		  . "hits before kill %d (admissions %d), %d leases released, used after recovery %d kB, "
+		  . "hits after restart %d, detach %.2fs",
 		$label, $killed_at,
 		defined $ckpt_at ? sprintf(' (CHECKPOINT at %.2fs)', $ckpt_at) : '',
 		scalar(keys %com), scalar(@in_doubt), $doubt_committed,
-		$hits, $admissions, $released, $hits_after, $detach // -1);
+		$hits, $admissions, $released, $used_at_start / 1024, $hits_after,
+		$detach // -1);
 	note($line);
 	push @summary, $line;
 	cmp_ok($hits, '>', 0, "$label: the load was served by the tier before the kill ($hits hits)");
