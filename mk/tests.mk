@@ -18,7 +18,20 @@ $(B)/bin/test_rbufd: $(B)/obj/test/rbufd/test_rbufd.o $(TESTLIB_OBJS) $(RBCLIENT
 	@mkdir -p $(dir $@)
 	$(RB_CC) $(RB_LDFLAGS) -o $@ $^ $(RB_LIBS)
 
-rb-all: $(B)/bin/test_rbufd
+# The crash matrix's client (test/t/005_crash_matrix.pl): libpq, found
+# through pg_config like the extension.
+RB_PQ_INCDIR := $(shell $(PG_CONFIG) --includedir 2>/dev/null)
+RB_PQ_LIBDIR := $(shell $(PG_CONFIG) --libdir 2>/dev/null)
+
+$(B)/obj/test/crash/%.o: test/crash/%.c
+	@mkdir -p $(dir $@)
+	$(RB_CC) $(RB_CFLAGS) -I$(RB_PQ_INCDIR) -MMD -MP -c $< -o $@
+
+$(B)/bin/rb_commit_logger: $(B)/obj/test/crash/rb_commit_logger.o
+	@mkdir -p $(dir $@)
+	$(RB_CC) $(RB_LDFLAGS) -o $@ $^ -L$(RB_PQ_LIBDIR) -lpq
+
+rb-all: $(B)/bin/test_rbufd $(B)/bin/rb_commit_logger
 
 .PHONY: test-build test-run
 test-build:

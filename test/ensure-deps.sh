@@ -20,6 +20,7 @@ PKGS=(
 	procps					# pkill, ps in test scripts
 	python3					# small helpers in test scripts
 	dpkg-dev				# apt-get source (test/regress-core/get-source.sh)
+	libpq-dev				# rb_commit_logger (crash matrix client)
 	# RDMA test guest (test/rdma/, docs/rdma-guest.md)
 	qemu-system-x86			# the guest (full emulation)
 	busybox-static			# the guest's initramfs

@@ -14,8 +14,11 @@
 #               it with --config-auth)
 #   TESTDIR     where tmp_check/ (data directories, logs) goes
 #   RBUFD, RBUFCTL  copies of build/bin/rbufd and build/bin/rbufctl in the
-#               private test directory (built first if missing), for the
+#               private test directory (brought up to date first), for the
 #               tests that run real memory servers
+#   RB_COMMIT_LOGGER  copy of build/bin/rb_commit_logger (the crash
+#               matrix's client that logs acknowledged commits)
+# test/lib/amcheck.sql is copied next to RbufdTest.pm (amcheck_ok).
 #
 # PostgreSQL refuses to run as root.  Invoked as root, the script builds
 # and installs the extension ("make -f mk/extension.mk install"), creates
@@ -58,10 +61,16 @@ fi
 test_user=${RB_TEST_USER:-rbtest}
 
 # The lease manager tests start real rbufd processes and query them with
-# rbufctl: build both if needed; they are copied next to the tests below.
-for b in rbufd rbufctl; do
-	if [ ! -x "build/bin/$b" ]; then
+# rbufctl, the crash matrix runs rb_commit_logger: bring them up to date
+# (make is a no-op when they are; a stale binary must never be tested),
+# or, where build/ is not ours to write, require them; they are copied
+# next to the tests below.
+for b in rbufd rbufctl rb_commit_logger; do
+	if [ ! -e build ] || [ -w build ]; then
 		make --no-print-directory -s "build/bin/$b"
+	elif [ ! -x "build/bin/$b" ]; then
+		echo "run-tap.sh: build/bin/$b is missing and build/ is not writable; run make first" >&2
+		exit 1
 	fi
 done
 
@@ -79,11 +88,11 @@ if [ "$(id -u)" = 0 ]; then
 	tap_dir=${RB_TAP_DIR:-$(mktemp -d /tmp/rb-tap.XXXXXX)}
 	rm -rf "$tap_dir"
 	mkdir -p "$tap_dir/t"
-	for t in "$@" test/t/*.pm; do
+	for t in "$@" test/t/*.pm test/lib/amcheck.sql; do
 		cp "$t" "$tap_dir/t/"
 	done
 	mkdir -p "$tap_dir/bin"
-	cp build/bin/rbufd build/bin/rbufctl "$tap_dir/bin/"
+	cp build/bin/rbufd build/bin/rbufctl build/bin/rb_commit_logger "$tap_dir/bin/"
 	chown -R "$test_user" "$tap_dir"
 	run_as="runuser -u $test_user --"
 else
@@ -94,11 +103,11 @@ else
 	tap_dir=${RB_TAP_DIR:-$top/build/tap}
 	rm -rf "$tap_dir"
 	mkdir -p "$tap_dir/t"
-	for t in "$@" test/t/*.pm; do
+	for t in "$@" test/t/*.pm test/lib/amcheck.sql; do
 		cp "$t" "$tap_dir/t/"
 	done
 	mkdir -p "$tap_dir/bin"
-	cp build/bin/rbufd build/bin/rbufctl "$tap_dir/bin/"
+	cp build/bin/rbufd build/bin/rbufctl build/bin/rb_commit_logger "$tap_dir/bin/"
 	run_as=
 fi
 echo "# TAP logs: $tap_dir/tmp_check/log"
@@ -116,6 +125,7 @@ $run_as env \
 	PG_TEST_PORT_DIR="$tap_dir" \
 	RBUFD="$tap_dir/bin/rbufd" \
 	RBUFCTL="$tap_dir/bin/rbufctl" \
+	RB_COMMIT_LOGGER="$tap_dir/bin/rb_commit_logger" \
 	prove ${PROVE_FLAGS:---timer} "$@" || rc=$?
 if [ "$rc" = 0 ] && [ -z "${RB_TAP_DIR:-}" ] && [ "$(id -u)" = 0 ]; then
 	cd /

@@ -9,10 +9,12 @@
 # WAL_LOG), DROP DATABASE, ALTER DATABASE SET TABLESPACE, DROP TABLESPACE
 # -- and after each one checks that every table reads the same with
 # remote_buffer.enabled on as with it off (off reads local storage only),
-# and that amcheck finds nothing.  Databases are dropped and created again
-# with the same OID (CREATE DATABASE ... OID), so that the new files have
-# exactly the buffer tags of the old ones: a remote page that survived
-# would be served in place of the new one.
+# and that amcheck finds nothing in any relation of that database
+# (verify_heapam, bt_index_parent_check; RbufdTest::amcheck_ok).
+# Databases are dropped and created again with the same OID (CREATE
+# DATABASE ... OID), so that the new files have exactly the buffer tags of
+# the old ones: a remote page that survived would be served in place of
+# the new one.
 #
 # Then an immediate stop during a write load (crash recovery), and a
 # streaming standby (with its own leases on the same servers) that replays
@@ -145,35 +147,16 @@ FROM pg_class c WHERE c.relkind = 'r'
 	return $n->safe_psql($db, $sql);
 }
 
-# amcheck over every user table and btree index of $db; returns the
-# problems found, '' if none
-sub amcheck
-{
-	my ($n, $db) = @_;
-	$n->safe_psql($db, 'CREATE EXTENSION IF NOT EXISTS amcheck');
-	my $heap = $n->safe_psql(
-		$db, q{
-SELECT string_agg(c.relname || ' blk ' || coalesce(v.blkno::text, '?') || ': ' || v.msg, E'\n')
-FROM pg_class c, LATERAL verify_heapam(c.oid::regclass, check_toast => true) v
-WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace});
-	my ($ret, $out, $err) = $n->psql(
-		$db, q{
-SELECT bt_index_check(c.oid::regclass, true)
-FROM pg_class c JOIN pg_am a ON a.oid = c.relam
-WHERE c.relkind = 'i' AND a.amname = 'btree'
-  AND c.relnamespace = 'public'::regnamespace});
-	return $heap . ($ret == 0 ? '' : "bt_index_check: $err");
-}
-
 # the state of $db must read the same with and without the remote tier,
-# and amcheck must be clean; returns the sums
+# and amcheck must be clean on every relation of $db, catalogs included
+# (test/lib/amcheck.sql); returns the sums
 sub check_db
 {
 	my ($n, $db, $label) = @_;
 	my $on = table_sums($n, $db, 1);
 	my $off = table_sums($n, $db, 0);
 	is($on, $off, "$label: $db reads the same with remote_buffer on and off");
-	is(amcheck($n, $db), '', "$label: amcheck clean in $db");
+	amcheck_ok($n, $db, $label);
 	return $off;
 }
 

@@ -5,6 +5,7 @@
 #   rbufd_start('A');             # start, or restart on its old port;
 #                                 # $rbd{A}{port}, {secret}, {log}, {pid}
 #   rbufd_signal('A', 'STOP');    # KILL/TERM also reap it ({status})
+#   amcheck_ok($node, 'postgres', 'after X');  # test/lib/amcheck.sql (4 tests)
 #
 # Every rbufd started here is killed at exit, whatever happened.
 
@@ -14,12 +15,17 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use File::Basename ();
+use File::Spec ();
+use IPC::Run ();
 use POSIX ();
 use Time::HiRes qw(usleep);
 
 use PostgreSQL::Test::Utils;
+use Test::More;
 
-our @EXPORT = qw(%rbd rbufd_setup write_secret rbufd_start rbufd_signal);
+our @EXPORT =
+  qw(%rbd rbufd_setup write_secret rbufd_start rbufd_signal amcheck_ok);
 
 our %rbd;    # name => { pid, port, secret, log, status }
 my ($dir, $bin, @args);
@@ -92,6 +98,57 @@ sub rbufd_signal
 		delete $rbd{$name}{pid};
 	}
 	return;
+}
+
+# test/lib/amcheck.sql: test/run-tap.sh copies it next to this module;
+# in the source tree it is in ../lib
+sub amcheck_sql_path
+{
+	my $here = File::Basename::dirname(File::Spec->rel2abs(__FILE__));
+	for my $p ("$here/amcheck.sql", "$here/../lib/amcheck.sql")
+	{
+		return $p if -r $p;
+	}
+	die "amcheck.sql not found in $here or $here/../lib";
+}
+
+# amcheck over every relation of $dbname (verify_heapam with TOAST,
+# bt_index_parent_check with heapallindexed on every btree index, the
+# catalogs included).  Four tests: the script ran, it looked at heaps and
+# at btree indexes (a check that saw nothing proves nothing), and it found
+# no problem (the problems are printed if not).  Not on a standby:
+# bt_index_parent_check needs a ShareLock that recovery does not allow,
+# and the script creates temporary tables.  Returns true if all passed.
+sub amcheck_ok
+{
+	my ($node, $dbname, $label) = @_;
+	my ($stdout, $stderr) = ('', '');
+	my $ran = IPC::Run::run(
+		[
+			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1',
+			'-d', $node->connstr($dbname),
+			'-f', amcheck_sql_path()
+		],
+		'<', \undef, '>', \$stdout, '2>', \$stderr);
+	my %n;
+	my @problems;
+	for (split /\n/, $stdout)
+	{
+		if (/^(heap_relations|btree_indexes) (\d+)$/) { $n{$1} = $2; }
+		elsif (/^PROBLEM /) { push @problems, $_; }
+	}
+	my $all = ok($ran, "$label: amcheck ran in $dbname");
+	diag("psql: $stderr") unless $ran;
+	$all = cmp_ok($n{heap_relations} // 0, '>', 0,
+		"$label: amcheck saw heap relations in $dbname ("
+		  . ($n{heap_relations} // 'none') . ' heaps, '
+		  . ($n{btree_indexes} // 'none') . ' btree indexes)') && $all;
+	$all = cmp_ok($n{btree_indexes} // 0, '>', 0,
+		"$label: amcheck saw btree indexes in $dbname") && $all;
+	$all = is(scalar(@problems), 0, "$label: amcheck clean in $dbname")
+	  && $all;
+	diag(join("\n", @problems)) if @problems;
+	return $all;
 }
 
 END
