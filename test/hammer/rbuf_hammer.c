@@ -54,7 +54,7 @@ static const char *const kind_names[NKINDS] = {
 	"sibling read", "bad: range", "bad: foreign", "bad: random id",
 	"bad: huge acquire", "bad: mixed batch", "bad: client args"
 };
-#define NERR (RB_E_SYSTEM + 1)
+#define NERR (RB_E_REMOTE_ACCESS + 1)
 
 typedef struct hlease
 {
