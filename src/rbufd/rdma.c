@@ -503,8 +503,12 @@ on_connect_request(rbd_rdma *r, struct rdma_cm_event *ev)
 		return false;
 	}
 	memset(&cp, 0, sizeof(cp));
-	/* Serve as many outstanding RDMA READs as the client wants, if we can. */
-	cp.responder_resources = ev->param.conn.initiator_depth;
+	/*
+	 * Serve as many outstanding RDMA READs as the client wants, if we can.
+	 * The event's parameters are already from our side's point of view:
+	 * its responder_resources is the client's initiator depth.
+	 */
+	cp.responder_resources = ev->param.conn.responder_resources;
 	if (cp.responder_resources > r->max_rd_atom)
 		cp.responder_resources = (uint8_t) r->max_rd_atom;
 	cp.initiator_depth = 0;
@@ -533,6 +537,8 @@ on_event(rbd_rdma *r, struct rdma_cm_event *ev)
 	enum rdma_cm_event_type type = ev->event;
 	rconn	   *rc = (id != r->listen_id) ? id->context : NULL;
 	bool		keep;
+
+	rbd_debug("RDMA CM event %s (status %d)", rdma_event_str(type), ev->status);
 
 	switch (type)
 	{
