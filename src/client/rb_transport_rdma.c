@@ -377,6 +377,23 @@ fail:
 
 #undef QP_FAIL
 
+/*
+ * qp_connect, once more if the connect request was rejected before rbufd
+ * saw it (seen now and then right after a device comes up) and time is
+ * left: a fresh ticket, a fresh CM id.
+ */
+static rb_error
+qp_connect_retry(rb_conn *c, rb_rdma *r, int64_t deadline_ns)
+{
+	rb_error	rc = qp_connect(c, r, deadline_ns);
+
+	if (rc == RB_E_CONNECT && c->rdma == r && c->fd >= 0 &&
+		strstr(c->errmsg, "REJECTED") != NULL &&
+		deadline_ns - rbc_now_ns() > INT64_C(100000000))
+		rc = qp_connect(c, r, deadline_ns);
+	return rc;
+}
+
 rb_error
 rbc_rdma_attach(rb_conn *c, rb_transport_mode mode, int64_t deadline_ns)
 {
@@ -405,7 +422,7 @@ rbc_rdma_attach(rb_conn *c, rb_transport_mode mode, int64_t deadline_ns)
 		return rbc_fail(c, RB_E_SYSTEM, true, "out of memory setting up RDMA");
 	}
 	c->rdma = r;
-	rc = qp_connect(c, r, deadline_ns);
+	rc = qp_connect_retry(c, r, deadline_ns);
 	if (rc == RB_OK)
 	{
 		/* Learn this owner's leases (addresses and rkeys) right away. */
@@ -517,7 +534,7 @@ ensure_qp(rb_conn *c, rb_rdma *r, int64_t deadline_ns)
 		return false;
 	memcpy(saved, c->errmsg, sizeof(saved));
 	qp_down(r);
-	if (qp_connect(c, r, deadline_ns) != RB_OK)
+	if (qp_connect_retry(c, r, deadline_ns) != RB_OK)
 	{
 		/* RDMA_INFO may have broken (closed) the connection: r is gone. */
 		if (c->rdma != r)
