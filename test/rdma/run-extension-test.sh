@@ -48,6 +48,8 @@ fi
 USER_PG=${RB_TEST_USER:-rbtest}
 PGBIN=$(pg_config --bindir)
 W=$(mktemp -d /tmp/rbext.XXXXXX)
+# The cluster's user writes its log and socket here.
+chown "$USER_PG" "$W"
 chmod 0755 "$W"
 rbd_pid=
 cleanup() {
@@ -101,7 +103,13 @@ remote_buffer.io_timeout = 2s
 remote_buffer.secret_file = '$W/pg.secret'
 CONF
 runuser -u "$USER_PG" -- "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pg.log" -w -t 120 start >/dev/null
-tap_ok $? "cluster starts with remote_buffer.transport = rdma"
+st=$?
+tap_ok $st "cluster starts with remote_buffer.transport = rdma"
+if [ $st -ne 0 ]; then
+	sed 's/^/# pg: /' "$W/pg.log" 2>/dev/null | tail -20
+	tap_done
+	exit 1
+fi
 
 q() {
 	runuser -u "$USER_PG" -- "$PGBIN/psql" -h "$W" -d postgres -XAtq -v ON_ERROR_STOP=1 -c "$1"
