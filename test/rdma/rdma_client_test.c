@@ -309,6 +309,44 @@ main(void)
 		tap_ok(strcmp(rb_conn_transport(&c2), "rdma") == 0, "auto chose rdma (%s)", c2.rdma_note);
 	rb_close(&c2);
 
+	/*
+	 * ---- a second rbufd shut down cleanly with an RDMA client attached:
+	 * it tears down queue pairs and regions (a sanitizer build reports
+	 * leaks at exit), and the client notices within its deadline ----
+	 */
+	{
+		rbd_proc	d2;
+		rbd_proc	saved = d;
+		rb_conn		c3;
+		rb_lease_info l3;
+
+		if (tap_ok(rbd_start(&d2, false, extra), "second rbufd starts"))
+		{
+			d = d2;
+			if (tap_ok(connect_mode(&c3, "rdma-test-2", RB_XPORT_RDMA, 500), "RDMA client of the second rbufd"))
+			{
+				fill(pages[3], 31337);
+				e = rb_lease_acquire(&c3, 1024 * 1024, 0, 60000, &l3);
+				tap_ok(e == RB_OK && rb_write(&c3, l3.lease_id, 0, pages[3], PAGE) == RB_OK &&
+					   rb_read(&c3, l3.lease_id, 0, buf, PAGE) == RB_OK &&
+					   memcmp(buf, pages[3], PAGE) == 0, "RDMA write and read on it");
+				tap_ok(rbd_stop(&d2), "second rbufd stops cleanly (exit 0) with the RDMA client attached");
+				tap_ok(rbd_log_clean(&d2), "its log has no sanitizer report");
+				t0 = now_ms();
+				memset(buf, 0xEE, PAGE);
+				e = rb_read(&c3, l3.lease_id, 0, buf, PAGE);
+				el = now_ms() - t0;
+				tap_ok(e != RB_OK && el <= 500 + 250 && buf[0] == 0xEE,
+					   "read after its shutdown fails within the deadline (%s, %llu ms)",
+					   rb_error_name(e), (unsigned long long) el);
+				rb_close(&c3);
+			}
+			else
+				rbd_stop(&d2);
+			d = saved;
+		}
+	}
+
 	/* ---- rbufd killed: the deadline holds ---- */
 	rb_set_timeout(&c, 500);
 	kill(d.pid, SIGKILL);
