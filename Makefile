@@ -23,7 +23,7 @@ RB_WARN = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wpointer-arith \
 RB_CFLAGS = -std=c99 -D_GNU_SOURCE -g $(RB_OPT) $(RB_WARN) -pthread \
 	-fno-strict-aliasing -Isrc/common -Isrc/client $(RB_SAN_FLAGS)
 RB_LDFLAGS = -pthread $(RB_SAN_FLAGS)
-RB_LIBS = -lcrypto
+RB_LIBS = -lcrypto -lrdmacm -libverbs
 
 ifeq ($(SAN),asan)
 RB_SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -11,7 +11,11 @@
 # Environment: MICRO_SECONDS (5) per run, MICRO_CLIENTS (4) for the
 # multi-client runs, MICRO_BATCH (8) pages per READV, MICRO_RBUFD_THREADS
 # (2), MICRO_MEMORY (512M), MICRO_LEASE_MB (32) per client,
-# MICRO_PAGE_SIZE (8192).
+# MICRO_PAGE_SIZE (8192), MICRO_TRANSPORT (tcp, or rdma: rbufd runs with
+# --rdma on and the clients use one-sided RDMA READ/WRITE), MICRO_LISTEN
+# (127.0.0.1; for rdma an address on the RDMA device), MICRO_OUT
+# (bench/results), MICRO_NOTE (added to the result's note, e.g. to label an
+# emulated device).
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +29,15 @@ RBUFD_THREADS=${MICRO_RBUFD_THREADS:-2}
 MEMORY=${MICRO_MEMORY:-512M}
 LEASE_MB=${MICRO_LEASE_MB:-32}
 PAGE_SIZE=${MICRO_PAGE_SIZE:-8192}
+TRANSPORT=${MICRO_TRANSPORT:-tcp}
+LISTEN=${MICRO_LISTEN:-127.0.0.1}
+OUTDIR=${MICRO_OUT:-bench/results}
+EXTRA_NOTE=${MICRO_NOTE:-}
+case "$TRANSPORT" in
+	tcp) rdma_flag=off ;;
+	rdma) rdma_flag=on ;;
+	*) echo "micro.sh: MICRO_TRANSPORT must be tcp or rdma" >&2; exit 2 ;;
+esac
 
 for b in "$RBUFD" "$RBUF_BENCH"; do
 	if [ ! -x "$b" ]; then
@@ -56,7 +69,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/secret")
-"$RBUFD" --listen 127.0.0.1 --port 0 --port-file "$work/port" \
+"$RBUFD" --listen "$LISTEN" --rdma "$rdma_flag" --port 0 --port-file "$work/port" \
 	--memory "$MEMORY" --secret-file "$work/secret" \
 	--threads "$RBUFD_THREADS" --log-level warning >"$work/rbufd.log" 2>&1 &
 rbufd_pid=$!
@@ -75,9 +88,9 @@ fi
 port=$(cat "$work/port")
 
 ts=$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p bench/results
-json=bench/results/micro-$ts.json
-md=bench/results/micro-$ts.md
+mkdir -p "$OUTDIR"
+json=$OUTDIR/micro-$TRANSPORT-$ts.json
+md=$OUTDIR/micro-$TRANSPORT-$ts.md
 
 nproc=$(nproc)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1 | tr -d '"\\')
@@ -94,7 +107,7 @@ rows=()
 run() {
 	local mode=$1 clients=$2 out
 	echo "running: $mode, $clients client(s), ${SECS}s ..." >&2
-	if ! out=$("$RBUF_BENCH" --host 127.0.0.1 --port "$port" \
+	if ! out=$("$RBUF_BENCH" --host "$LISTEN" --port "$port" --transport "$TRANSPORT" \
 		--secret-file "$work/secret" --threads "$clients" --seconds "$SECS" \
 		--mode "$mode" --batch "$BATCH" --page-size "$PAGE_SIZE" \
 		--lease-mb "$LEASE_MB"); then
@@ -113,7 +126,12 @@ for mode in read write readv; do
 done
 stop_rbufd
 
-note="client threads and rbufd share this ${nproc}-CPU host over loopback"
+if [ "$TRANSPORT" = rdma ]; then
+	note="client threads and rbufd share this ${nproc}-CPU host; data by one-sided RDMA READ/WRITE to $LISTEN"
+else
+	note="client threads and rbufd share this ${nproc}-CPU host over TCP to $LISTEN"
+fi
+[ -n "$EXTRA_NOTE" ] && note="$EXTRA_NOTE; $note"
 if [ "$nproc" -le 4 ]; then
 	note="$note; small, shared and possibly noisy machine: numbers are indicative only, draw no conclusions from them"
 fi
@@ -125,7 +143,7 @@ fi
 		"$SECS" "$CLIENTS" "$BATCH" "$PAGE_SIZE"
 	printf '"rbufd_threads":%s,"rbufd_memory":"%s","lease_mb":%s,"auth":true,' \
 		"$RBUFD_THREADS" "$MEMORY" "$LEASE_MB"
-	printf '"transport":"tcp loopback"},"note":"%s","results":[' "$note"
+	printf '"transport":"%s","listen":"%s"},"note":"%s","results":[' "$TRANSPORT" "$LISTEN" "$note"
 	sep=
 	for r in "${results[@]}"; do
 		printf '%s%s' "$sep" "$r"
@@ -135,11 +153,12 @@ fi
 } >"$json"
 
 {
-	echo "# rbufd micro-benchmark $ts"
+	echo "# rbufd micro-benchmark $ts ($TRANSPORT)"
 	echo
 	echo "Machine: $nproc CPUs, $cpu, Linux $kernel; commit $commit."
 	echo "Settings: ${SECS}s per run, ${PAGE_SIZE}-byte pages, READV batch $BATCH,"
-	echo "rbufd --threads $RBUFD_THREADS --memory $MEMORY, ${LEASE_MB} MiB lease per client."
+	echo "rbufd --threads $RBUFD_THREADS --memory $MEMORY, ${LEASE_MB} MiB lease per client;"
+	echo "transport $TRANSPORT to $LISTEN."
 	echo
 	echo "Note: $note."
 	echo

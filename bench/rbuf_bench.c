@@ -50,6 +50,7 @@ typedef struct bench_cfg
 	int			read_pct;		/* mixed mode */
 	int			timeout_ms;
 	uint64_t	seed;
+	rb_transport_mode transport;
 } bench_cfg;
 
 typedef struct hist
@@ -72,6 +73,7 @@ typedef struct worker
 	uint64_t	errors;
 	int			failed;			/* setup failed */
 	char		err[300];
+	char		transport[8];	/* data path the connection got */
 } worker;
 
 static uint64_t
@@ -182,6 +184,7 @@ worker_main(void *arg)
 	co.owner = owner;
 	co.connect_timeout_ms = cfg->timeout_ms;
 	co.io_timeout_ms = cfg->timeout_ms;
+	co.transport = cfg->transport;
 	rb_conn_init(&c);
 	if (rb_connect(&c, &co) != RB_OK)
 	{
@@ -190,6 +193,7 @@ worker_main(void *arg)
 		goto sync;
 	}
 	connected = 1;
+	snprintf(w->transport, sizeof(w->transport), "%s", rb_conn_transport(&c));
 	ttl = (uint32_t) (cfg->seconds * 1000.0) + 120000;
 	if (rb_lease_acquire(&c, cfg->lease_bytes, 0, ttl, &li) != RB_OK)
 	{
@@ -285,7 +289,8 @@ usage(FILE *f)
 			"  --page-size B        bytes per page (default 8192)\n"
 			"  --lease-mb M         lease size per thread, MiB (default 64)\n"
 			"  --timeout MS         connect and I/O timeout (default 5000)\n"
-			"  --seed N             RNG seed (default 1)\n");
+			"  --seed N             RNG seed (default 1)\n"
+			"  --transport T        tcp|auto|rdma data path (default tcp)\n");
 }
 
 static int
@@ -321,6 +326,7 @@ main(int argc, char **argv)
 		{"lease-mb", required_argument, NULL, 'l'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"seed", required_argument, NULL, 'S'},
+		{"transport", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -414,6 +420,19 @@ main(int argc, char **argv)
 			case 'S':
 				bad = parse_u64(optarg, 0, UINT64_MAX, &cfg.seed);
 				break;
+			case 'X':
+				if (strcmp(optarg, "tcp") == 0)
+					cfg.transport = RB_XPORT_TCP;
+				else if (strcmp(optarg, "auto") == 0)
+					cfg.transport = RB_XPORT_AUTO;
+				else if (strcmp(optarg, "rdma") == 0)
+					cfg.transport = RB_XPORT_RDMA;
+				else
+				{
+					fprintf(stderr, "rbuf_bench: invalid --transport: %s\n", optarg);
+					return 2;
+				}
+				break;
 			case 'h':
 				usage(stdout);
 				return 0;
@@ -495,7 +514,7 @@ main(int argc, char **argv)
 			   "\"ops_per_sec\":%.0f,\"pages_per_sec\":%.0f,\"mib_per_sec\":%.1f,"
 			   "\"lat_us\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f,"
 			   "\"max\":%.0f,\"mean\":%.1f},"
-			   "\"settings\":{\"host\":\"%s\",\"port\":%d,\"auth\":%s,"
+			   "\"transport\":\"%s\",\"settings\":{\"host\":\"%s\",\"port\":%d,\"auth\":%s,"
 			   "\"seconds\":%.3f,\"ops_per_thread\":%" PRIu64 ",\"lease_bytes\":%" PRIu64
 			   ",\"read_pct\":%d,\"timeout_ms\":%d,\"seed\":%" PRIu64 "}}\n",
 			   mode_names[cfg.mode], cfg.threads, cfg.page_size, k,
@@ -507,6 +526,7 @@ main(int argc, char **argv)
 			   hist_pct(total, 0.99), hist_pct(total, 0.999),
 			   (double) total->max_ns / 1000.0,
 			   total->count ? (double) total->sum_ns / 1000.0 / (double) total->count : 0,
+			   ws[0].transport[0] ? ws[0].transport : "none",
 			   cfg.host, cfg.port, cfg.secret_len ? "true" : "false",
 			   cfg.seconds, cfg.ops, cfg.lease_bytes, cfg.read_pct,
 			   cfg.timeout_ms, cfg.seed);

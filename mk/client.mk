@@ -4,7 +4,8 @@
 # RB_LIBS, COMMON_OBJS come from there).  The generic object rule covers
 # src/ only, so bench/ and test/hammer/ get their own.
 
-RBCLIENT_OBJS = $(B)/obj/client/rb_transport.o $(B)/obj/client/rb_client.o
+RBCLIENT_OBJS = $(B)/obj/client/rb_transport.o $(B)/obj/client/rb_client.o \
+	$(B)/obj/client/rb_transport_rdma.o
 RBCLIENT_LIB = $(B)/lib/librbclient.a
 
 $(RBCLIENT_LIB): $(COMMON_OBJS) $(RBCLIENT_OBJS)

@@ -23,7 +23,8 @@ MODULE_big = remote_buffer
 OBJS = src/remote_buffer.o src/intercept.o src/guc.o src/shmem.o \
 	src/lease_worker.o src/views.o src/invalidate.o \
 	src/directory.o src/datapath.o src/stats.o \
-	src/client/rb_client.o src/client/rb_transport.o src/common/rb_auth.o
+	src/client/rb_client.o src/client/rb_transport.o \
+	src/client/rb_transport_rdma.o src/common/rb_auth.o
 EXTENSION = remote_buffer
 DATA = $(wildcard sql/remote_buffer--*.sql)
 PGFILEDESC = "remote_buffer - remote shared buffer pool"
@@ -31,7 +32,7 @@ PGFILEDESC = "remote_buffer - remote shared buffer pool"
 # The rbufd client library is compiled into the module (with PostgreSQL's
 # compiler flags; the top-level Makefile builds its own copies in build/).
 PG_CPPFLAGS += -I$(srcdir)/src/common -I$(srcdir)/src/client
-SHLIB_LINK += -lcrypto
+SHLIB_LINK += -lcrypto -lrdmacm -libverbs
 
 # pg_regress tests: sql/<test>.sql, expected/<test>.out.  They need a
 # temporary instance with the library preloaded and a live rbufd peer

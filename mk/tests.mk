@@ -31,7 +31,17 @@ $(B)/bin/rb_commit_logger: $(B)/obj/test/crash/rb_commit_logger.o
 	@mkdir -p $(dir $@)
 	$(RB_CC) $(RB_LDFLAGS) -o $@ $^ -L$(RB_PQ_LIBDIR) -lpq
 
-rb-all: $(B)/bin/test_rbufd $(B)/bin/rb_commit_logger
+
+$(B)/obj/test/rdma/%.o: test/rdma/%.c
+	@mkdir -p $(dir $@)
+	$(RB_CC) $(RB_CFLAGS) -Itest/lib -MMD -MP -c $< -o $@
+
+# Runs inside the Soft-RoCE guest (test/rdma/run-client-test.sh).
+$(B)/bin/rdma_client_test: $(B)/obj/test/rdma/rdma_client_test.o $(TESTLIB_OBJS) $(RBCLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(RB_CC) $(RB_LDFLAGS) -o $@ $^ $(RB_LIBS)
+
+rb-all: $(B)/bin/test_rbufd $(B)/bin/rb_commit_logger $(B)/bin/rdma_client_test
 
 .PHONY: test-build test-run
 test-build:

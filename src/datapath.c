@@ -46,6 +46,7 @@ typedef struct RbDpConn
 	char		name[RB_PEER_NAME_LEN]; /* peer this connection is for */
 	int64		retry_at_ms;	/* quarantined until then */
 	int			backoff_ms;
+	int			mode;			/* rb_transport_mode it was opened with */
 } RbDpConn;
 
 static RbDpConn rb_conns[RB_MAX_PEERS];
@@ -80,8 +81,25 @@ rb_dp_failed(RbDpConn *c, rb_error e)
 	if (e == RB_E_TIMEOUT)
 		rb_stat_add(RB_STAT_TIMEOUTS, 1);
 	if (!rb_connected(&c->conn) || e == RB_E_NO_LEASE ||
-		e == RB_E_LEASE_EXPIRED)
+		e == RB_E_LEASE_EXPIRED || e == RB_E_REMOTE_ACCESS)
 		rb_dp_quarantine(c);
+}
+
+/*
+ * Publish the data path this process got for peer p in the peers view, if
+ * it differs from what is shown (the lease worker's guess).
+ */
+static void
+rb_dp_note_transport(int p, const rb_conn *conn)
+{
+	int			t = strcmp(rb_conn_transport(conn), "rdma") == 0 ?
+		RB_TRANSPORT_RDMA : RB_TRANSPORT_TCP;
+
+	if (rb_ctl->peers[p].transport == t)	/* unlocked peek: an int */
+		return;
+	LWLockAcquire(rb_ctl->lock, LW_EXCLUSIVE);
+	rb_ctl->peers[p].transport = t;
+	LWLockRelease(rb_ctl->lock);
 }
 
 /*
@@ -126,6 +144,9 @@ rb_dp_conn(int p)
 		c->retry_at_ms = 0;
 		c->backoff_ms = 0;
 	}
+	/* remote_buffer.transport changed (reload): reopen with the new one */
+	if (rb_connected(&c->conn) && c->mode != rb_client_transport_mode())
+		rb_close(&c->conn);
 	if (rb_connected(&c->conn))
 		return c;
 	if (state != RB_PEER_CONNECTED || rb_dp_owner[0] == '\0')
@@ -155,6 +176,8 @@ rb_dp_conn(int p)
 	opts.owner = rb_dp_owner;
 	opts.connect_timeout_ms = rb_connect_timeout_ms();
 	opts.io_timeout_ms = rb_guc_io_timeout_ms;
+	opts.transport = (rb_transport_mode) rb_client_transport_mode();
+	c->mode = opts.transport;
 
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
 	e = rb_connect(&c->conn, &opts);
@@ -167,6 +190,7 @@ rb_dp_conn(int p)
 		return NULL;
 	}
 	c->backoff_ms = 0;
+	rb_dp_note_transport(p, &c->conn);
 	return c;
 }
 

@@ -24,6 +24,7 @@
 #include "guc.h"
 #include "intercept.h"
 #include "rb_auth.h"
+#include "rb_client.h"
 
 char	   *rb_guc_peers = NULL;
 int			rb_guc_size_mb = 0;
@@ -320,11 +321,11 @@ rb_check_peers(char **newval, void **extra, GucSource source)
 static bool
 rb_check_transport(int *newval, void **extra, GucSource source)
 {
-	if (*newval == RB_TRANSPORT_RDMA)
-	{
-		GUC_check_errdetail("The RDMA transport is not built yet; use \"tcp\" or \"auto\".");
-		return false;
-	}
+	/*
+	 * Every value is accepted: "rdma" on a host without an RDMA device, or
+	 * against peers that do not offer it, leaves those peers unused (the
+	 * peers view says why) rather than refusing the setting.
+	 */
 	return true;
 }
 
@@ -410,7 +411,7 @@ rb_guc_define(void)
 
 	DefineCustomEnumVariable("remote_buffer.transport",
 							 "Transport used to reach the peers.",
-							 "\"auto\" currently means \"tcp\".",
+							 "\"auto\" uses one-sided RDMA where this host has an RDMA device and the peer offers it, TCP otherwise; \"rdma\" uses only peers reachable over RDMA.",
 							 &rb_guc_transport,
 							 RB_TRANSPORT_AUTO,
 							 rb_transport_options,
@@ -472,6 +473,21 @@ rb_guc_define(void)
 }
 
 /* ---------- derived values ---------- */
+
+int
+rb_client_transport_mode(void)
+{
+	switch (rb_guc_transport)
+	{
+		case RB_TRANSPORT_TCP:
+			return RB_XPORT_TCP;
+		case RB_TRANSPORT_RDMA:
+			return RB_XPORT_RDMA;
+		case RB_TRANSPORT_AUTO:
+		default:
+			return RB_XPORT_AUTO;
+	}
+}
 
 const char *
 rb_transport_name(int transport)

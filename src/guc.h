@@ -76,6 +76,9 @@ extern bool rb_secret_reload(RbSecret *secret);
 extern bool rb_parse_peers(const char *value, RbPeerAddr *out, int *npeers,
 						   char *err, size_t errlen);
 
+/* The client library's data-path mode for remote_buffer.transport */
+extern int	rb_client_transport_mode(void);
+
 /* Effective transport name for a remote_buffer.transport value */
 extern const char *rb_transport_name(int transport);
 

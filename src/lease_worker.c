@@ -285,9 +285,25 @@ rb_peer_connect(int i)
 	if (rc != RB_OK && rb_request_failed(i, rc))
 		return;
 
+	/*
+	 * This control connection is TCP; show what the backends' data path
+	 * will use (they correct it if their set-up ends differently).
+	 */
 	LWLockAcquire(rb_ctl->lock, LW_EXCLUSIVE);
 	sh->state = RB_PEER_CONNECTED;
-	sh->transport = RB_TRANSPORT_TCP;
+	sh->transport = rb_guc_transport != RB_TRANSPORT_TCP &&
+		(p->conn.server_caps & RB_CAP_RDMA) && rb_rdma_device_present() ?
+		RB_TRANSPORT_RDMA : RB_TRANSPORT_TCP;
+	if (rb_guc_transport == RB_TRANSPORT_RDMA && sh->transport != RB_TRANSPORT_RDMA)
+	{
+		/* backends will not use this peer: say why */
+		snprintf(sh->last_error, sizeof(sh->last_error),
+				 "remote_buffer.transport is rdma, but %s",
+				 !(p->conn.server_caps & RB_CAP_RDMA) ?
+				 "the peer does not offer RDMA" :
+				 "this host has no RDMA device");
+		sh->last_error_at = GetCurrentTimestamp();
+	}
 	sh->rtt_us = rc == RB_OK ? (int64) rtt : -1;
 	sh->server_instance = p->conn.server_instance;
 	sh->quarantine_until = 0;

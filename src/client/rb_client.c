@@ -83,6 +83,7 @@ rb_lease_acquire(rb_conn *c, uint64_t bytes, uint64_t min_bytes,
 	if (li.bytes < (min_bytes ? min_bytes : bytes))
 		return rbc_protocol_error(c, &op, "granted bytes", li.bytes,
 								 min_bytes ? min_bytes : bytes);
+	rbc_rdma_note_lease(c, &li);
 	if (out)
 		*out = li;
 	return RB_OK;
@@ -94,6 +95,7 @@ rb_lease_renew(rb_conn *c, uint64_t lease_id, uint32_t ttl_ms,
 {
 	rb_op		op;
 	uint8_t		req[RB_RENEW_REQ_SIZE];
+	rb_lease_info li;
 	rb_error	rc;
 
 	if (c == NULL)
@@ -103,7 +105,16 @@ rb_lease_renew(rb_conn *c, uint64_t lease_id, uint32_t ttl_ms,
 	rb_put_u64(req, lease_id);
 	rb_put_u32(req + 8, ttl_ms);
 	rb_put_u32(req + 12, 0);
-	return rb_lease_reply(c, &op, req, sizeof(req), out);
+	if ((rc = rb_lease_reply(c, &op, req, sizeof(req), &li)) != RB_OK)
+	{
+		if (rc == RB_E_NO_LEASE || rc == RB_E_LEASE_EXPIRED)
+			rbc_rdma_forget_lease(c, lease_id);
+		return rc;
+	}
+	rbc_rdma_note_lease(c, &li);
+	if (out)
+		*out = li;
+	return RB_OK;
 }
 
 rb_error
@@ -118,6 +129,8 @@ rb_lease_release(rb_conn *c, uint64_t lease_id)
 	if ((rc = rbc_begin(c, &op, RB_OP_LEASE_RELEASE, "LEASE_RELEASE")) != RB_OK)
 		return rc;
 	rb_put_u64(req, lease_id);
+	/* Whatever the answer, the lease is gone or not ours to use. */
+	rbc_rdma_forget_lease(c, lease_id);
 	return rbc_simple_call(c, &op, req, sizeof(req), NULL, 0);
 }
 
@@ -165,9 +178,14 @@ rb_lease_list(rb_conn *c, rb_lease_info *out, uint32_t max, uint32_t *count)
 		if ((rc = rbc_recv(c, &op, buf, (size_t) k * RB_LEASE_INFO_SIZE)) != RB_OK)
 			return rc;
 		for (uint32_t i = 0; i < k; i++)
+		{
+			rb_lease_info li;
+
+			rb_lease_info_decode(buf + i * RB_LEASE_INFO_SIZE, &li);
+			rbc_rdma_note_lease(c, &li);
 			if (done + i < max)
-				rb_lease_info_decode(buf + i * RB_LEASE_INFO_SIZE,
-									 &out[done + i]);
+				out[done + i] = li;
+		}
 		done += k;
 	}
 	*count = n < max ? n : max;
@@ -188,8 +206,8 @@ rb_check_io(rb_conn *c, const void *buf, uint32_t length, const char *what)
 	return true;
 }
 
-rb_error
-rb_read(rb_conn *c, uint64_t lease_id, uint64_t offset, void *buf,
+static rb_error
+tcp_read(rb_conn *c, uint64_t lease_id, uint64_t offset, void *buf,
 		uint32_t length)
 {
 	rb_op		op;
@@ -214,8 +232,8 @@ rb_read(rb_conn *c, uint64_t lease_id, uint64_t offset, void *buf,
 	return rbc_recv_fixed(c, &op, buf, length);
 }
 
-rb_error
-rb_write(rb_conn *c, uint64_t lease_id, uint64_t offset, const void *buf,
+static rb_error
+tcp_write(rb_conn *c, uint64_t lease_id, uint64_t offset, const void *buf,
 		 uint32_t length)
 {
 	rb_op		op;
@@ -348,8 +366,8 @@ rb_batch_status(rb_iov *iov, int n, rb_error rc)
 			iov[i].status = rc;
 }
 
-rb_error
-rb_readv(rb_conn *c, rb_iov *iov, int n)
+static rb_error
+tcp_readv(rb_conn *c, rb_iov *iov, int n)
 {
 	rb_op		op;
 	uint8_t		req[RB_HDR_SIZE + RB_IOV_HDR_SIZE + RB_IOV_ENTRY_SIZE * RB_MAX_BATCH];
@@ -393,8 +411,8 @@ done:
 	return rc;
 }
 
-rb_error
-rb_writev(rb_conn *c, rb_iov *iov, int n)
+static rb_error
+tcp_writev(rb_conn *c, rb_iov *iov, int n)
 {
 	rb_op		op;
 	uint8_t		req[RB_HDR_SIZE + RB_IOV_HDR_SIZE + RB_IOV_ENTRY_SIZE * RB_MAX_BATCH];
@@ -430,6 +448,50 @@ rb_writev(rb_conn *c, rb_iov *iov, int n)
 done:
 	rb_batch_status(iov, n, rc);
 	return rc;
+}
+
+const rb_data_ops rbc_tcp_ops = {
+	"tcp", tcp_read, tcp_write, tcp_readv, tcp_writev
+};
+
+static const rb_data_ops *
+rb_ops(const rb_conn *c)
+{
+	return c->ops != NULL ? c->ops : &rbc_tcp_ops;
+}
+
+rb_error
+rb_read(rb_conn *c, uint64_t lease_id, uint64_t offset, void *buf,
+		uint32_t length)
+{
+	if (c == NULL)
+		return RB_E_INVALID;
+	return rb_ops(c)->read(c, lease_id, offset, buf, length);
+}
+
+rb_error
+rb_write(rb_conn *c, uint64_t lease_id, uint64_t offset, const void *buf,
+		 uint32_t length)
+{
+	if (c == NULL)
+		return RB_E_INVALID;
+	return rb_ops(c)->write(c, lease_id, offset, buf, length);
+}
+
+rb_error
+rb_readv(rb_conn *c, rb_iov *iov, int n)
+{
+	if (c == NULL)
+		return RB_E_INVALID;
+	return rb_ops(c)->readv(c, iov, n);
+}
+
+rb_error
+rb_writev(rb_conn *c, rb_iov *iov, int n)
+{
+	if (c == NULL)
+		return RB_E_INVALID;
+	return rb_ops(c)->writev(c, iov, n);
 }
 
 /* Copy a NUL-padded wire string of len bytes into dst (len + 1 bytes). */

@@ -48,8 +48,26 @@ typedef enum rb_error
 	RB_E_TOO_LARGE,				/* request exceeds a protocol limit */
 	RB_E_SERVER,				/* any other error status from the server */
 	RB_E_INVALID,				/* bad argument from the caller */
-	RB_E_SYSTEM					/* local system call failure */
+	RB_E_SYSTEM,				/* local system call failure */
+	RB_E_REMOTE_ACCESS			/* RDMA: the device refused the lease's
+								 * rkey (lease expired or released) */
 } rb_error;
+
+/*
+ * Data path of a connection (rb_client_opts.transport).  The control
+ * operations (leases, stats, ping) always use the TCP connection; page
+ * reads and writes go through the chosen transport's ops table.
+ */
+typedef enum rb_transport_mode
+{
+	RB_XPORT_TCP = 0,			/* default (zeroed opts) */
+	RB_XPORT_AUTO,				/* RDMA if a local device exists and the
+								 * server offers it, else TCP */
+	RB_XPORT_RDMA				/* RDMA or rb_connect fails */
+} rb_transport_mode;
+
+struct rb_data_ops;
+struct rb_rdma;
 
 typedef struct rb_client_opts
 {
@@ -60,6 +78,7 @@ typedef struct rb_client_opts
 	const char *owner;			/* lease owner name, see rb_protocol.h */
 	int			connect_timeout_ms; /* connect + HELLO + AUTH */
 	int			io_timeout_ms;	/* every later operation */
+	rb_transport_mode transport;	/* data path; 0 = TCP */
 } rb_client_opts;
 
 typedef struct rb_conn
@@ -74,6 +93,10 @@ typedef struct rb_conn
 	uint32_t	last_status;	/* RB_ST_* of the last server reply */
 	char		errmsg[256];	/* last error, a full sentence */
 	char		server[64];		/* "host:port", for error messages */
+	const struct rb_data_ops *ops;	/* page I/O; NULL = TCP */
+	struct rb_rdma *rdma;		/* RDMA state (rb_transport_rdma.c) or NULL */
+	int			connect_timeout_ms;
+	char		rdma_note[256]; /* why RB_XPORT_AUTO chose TCP, or "" */
 } rb_conn;
 
 /* One entry of a batched read or write. */
@@ -113,6 +136,25 @@ extern bool rb_connected(const rb_conn *c);
 extern const char *rb_errmsg(const rb_conn *c);
 extern const char *rb_error_name(rb_error e);
 extern void rb_set_timeout(rb_conn *c, int io_timeout_ms);
+
+/* "tcp" or "rdma": the data path this connection's page I/O uses now. */
+extern const char *rb_conn_transport(const rb_conn *c);
+
+/* Is there an RDMA device on this host?  (Looked up once per process.) */
+extern bool rb_rdma_device_present(void);
+
+/* RDMA diagnostics (all 0 when the connection has no RDMA). */
+typedef struct rb_rdma_info
+{
+	uint32_t	qp_num;			/* local queue pair number, 0 = none */
+	uint32_t	remote_qp_num;
+	uint64_t	reads;			/* RDMA READ work requests completed */
+	uint64_t	writes;			/* RDMA WRITE work requests completed */
+	uint64_t	fallbacks;		/* page ops served over TCP instead */
+	uint32_t	reconnects;		/* queue pairs re-created after errors */
+	char		device[64];
+} rb_rdma_info;
+extern void rb_rdma_get_info(const rb_conn *c, rb_rdma_info *info);
 
 extern rb_error rb_ping(rb_conn *c, uint32_t *rtt_us);
 

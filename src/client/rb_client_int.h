@@ -72,4 +72,36 @@ extern rb_error rbc_simple_call(rb_conn *c, rb_op *op, const uint8_t *req,
 								uint32_t req_len, void *reply,
 								uint32_t reply_len);
 
+/*
+ * Page I/O of one transport.  rb_read() and friends dispatch through
+ * c->ops; the RDMA ops fall back to the TCP ones for whatever they cannot
+ * do one-sidedly (no rkey for the lease, too large, queue pair down).
+ */
+typedef struct rb_data_ops
+{
+	const char *name;
+	rb_error	(*read) (rb_conn *c, uint64_t lease_id, uint64_t offset,
+						 void *buf, uint32_t length);
+	rb_error	(*write) (rb_conn *c, uint64_t lease_id, uint64_t offset,
+						  const void *buf, uint32_t length);
+	rb_error	(*readv) (rb_conn *c, rb_iov *iov, int n);
+	rb_error	(*writev) (rb_conn *c, rb_iov *iov, int n);
+} rb_data_ops;
+
+extern const rb_data_ops rbc_tcp_ops;
+extern const rb_data_ops rbc_rdma_ops;
+
+/*
+ * RDMA side (rb_transport_rdma.c).  rbc_rdma_attach runs at the end of
+ * rb_connect (deadline of the connect): returns RB_OK with c->ops set to
+ * RDMA, or RB_OK on TCP with c->rdma_note saying why (RB_XPORT_AUTO), or
+ * an error (RB_XPORT_RDMA).  rbc_rdma_free releases everything.
+ * note/forget keep the connection's lease -> (addr, rkey) cache current.
+ */
+extern rb_error rbc_rdma_attach(rb_conn *c, rb_transport_mode mode,
+								int64_t deadline_ns);
+extern void rbc_rdma_free(rb_conn *c);
+extern void rbc_rdma_note_lease(rb_conn *c, const rb_lease_info *li);
+extern void rbc_rdma_forget_lease(rb_conn *c, uint64_t lease_id);
+
 #endif							/* RB_CLIENT_INT_H */

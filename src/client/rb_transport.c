@@ -91,10 +91,20 @@ rb_conn_init(rb_conn *c)
 void
 rb_close(rb_conn *c)
 {
+	/* The queue pair first: it depends on nothing but may still DMA. */
+	if (c->rdma != NULL)
+		rbc_rdma_free(c);
+	c->ops = NULL;
 	/* close() is not retried on EINTR: on Linux the fd is gone anyway. */
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+}
+
+const char *
+rb_conn_transport(const rb_conn *c)
+{
+	return c != NULL && c->ops != NULL ? c->ops->name : "tcp";
 }
 
 bool
@@ -150,6 +160,8 @@ rb_error_name(rb_error e)
 			return "invalid argument";
 		case RB_E_SYSTEM:
 			return "system error";
+		case RB_E_REMOTE_ACCESS:
+			return "remote access error";
 	}
 	return "unknown error";
 }
@@ -733,9 +745,13 @@ rb_connect(rb_conn *c, const rb_client_opts *opts)
 	op.timeout_ms = ctimeout;
 	op.deadline_ns = rbc_now_ns() + (int64_t) ctimeout * 1000000;
 
+	c->connect_timeout_ms = ctimeout;
+	c->rdma_note[0] = '\0';
 	rc = rb_tcp_connect(c, &op, opts->host, opts->port);
 	if (rc == RB_OK)
 		rc = rb_handshake(c, &op, opts, owner_len);
+	if (rc == RB_OK && opts->transport != RB_XPORT_TCP)
+		rc = rbc_rdma_attach(c, opts->transport, op.deadline_ns);
 	if (rc != RB_OK)
 		rb_close(c);
 	return rc;

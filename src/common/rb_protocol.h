@@ -87,6 +87,7 @@
 #define RB_OP_AUTH			0x0002
 #define RB_OP_PING			0x0003
 #define RB_OP_STATS			0x0004
+#define RB_OP_RDMA_INFO		0x0005	/* only if server_caps has RB_CAP_RDMA */
 #define RB_OP_LEASE_ACQUIRE 0x0010
 #define RB_OP_LEASE_RENEW	0x0011
 #define RB_OP_LEASE_RELEASE 0x0012
@@ -153,8 +154,9 @@
  *	20 i32 numa_node (-1 = unknown or spread over nodes),
  *	24 u64 expires_at_ms (server wall clock, Unix ms; for display only:
  *	clients time the lease with ttl_ms and their own monotonic clock),
- *	32 u64 remote_addr (RDMA; 0 until then), 40 u32 rkey (RDMA; 0),
- *	44 u32 reserved
+ *	32 u64 remote_addr, 40 u32 rkey: the lease's memory region for
+ *	one-sided RDMA (both 0 if the server has no RDMA or could not register
+ *	the lease), 44 u32 reserved
  *
  * READ request (24): 0 u64 lease_id, 8 u64 offset, 16 u32 length,
  *	20 u32 reserved; reply: length data bytes
@@ -170,6 +172,17 @@
  * WRITEV request: READV's layout followed by the data of all entries
  *	concatenated in order.
  * WRITEV reply: 0 u32 count, 4 u32 reserved, count u32 status.
+ *
+ * RDMA_INFO request: empty.  Reply (32): 0 u16 rdma_port (RDMA CM port
+ *	space, same address as this connection), 2 u16 reserved, 4 u32
+ *	reserved, 8 u8[16] ticket, 24 u64 reserved.
+ *	The ticket admits exactly one RDMA CM connection within
+ *	RB_RDMA_TICKET_TTL_MS, for this connection's owner: the client sends
+ *	it as the private data of its connect request (RB_RDMA_PRIV_SIZE:
+ *	0 u32 RB_RDMA_PRIV_MAGIC, 4 u32 reserved, 8 u8[16] ticket) and the
+ *	server rejects connect requests without a valid ticket.  Only
+ *	authenticated connections get tickets, and rkeys travel only in
+ *	lease_info over authenticated connections (DESIGN.md, I6).
  *
  * STATS request: empty.  STATS reply:
  *	RB_STATS_FIXED_SIZE bytes of u64 counters in rb_stats_field order, then
@@ -190,6 +203,11 @@
 #define RB_IOV_ENTRY_SIZE	24
 #define RB_STATS_LEASE_REC	(RB_LEASE_INFO_SIZE + 64)
 #define RB_STATS_CLIENT_REC (64 + 48 + 8 + 8 + 4 + 4)
+#define RB_RDMA_INFO_SIZE	32
+#define RB_RDMA_TICKET_LEN	16
+#define RB_RDMA_PRIV_SIZE	24
+#define RB_RDMA_PRIV_MAGIC	0x31515242u /* bytes "RBQ1" */
+#define RB_RDMA_TICKET_TTL_MS 30000
 
 /* STATS counters, in wire order; each is a u64. */
 typedef enum rb_stats_field

@@ -95,6 +95,14 @@ static const opt_def opt_table[] = {
 	"DUR", "close authenticated connections idle for DUR (default 0 = never)"},
 	{"threads", OT_INT, OFF(threads), 0, 1, 64, 0, false,
 	"N", "I/O threads (default 2)"},
+	{"rdma", OT_STRING, OFF(rdma), SZ(rdma), 0, 0, 0, false,
+	"MODE", "one-sided RDMA access to leases: off, auto (if an RDMA device\n"
+	"exists) or on (fail to start without one) (default auto)"},
+	{"rdma-device", OT_STRING, OFF(rdma_device), SZ(rdma_device), 0, 0, 0, false,
+	"NAME", "RDMA device (default: the one holding the listen address,\n"
+	"else the first one)"},
+	{"rdma-port", OT_INT, OFF(rdma_port), 0, 0, 65535, 0, false,
+	"PORT", "RDMA CM port (default 0 = any free port, told to clients)"},
 	{"log-level", OT_LOGLEVEL, OFF(log_level), 0, 0, 0, 0, true,
 	"LEVEL", "debug, info, warning or error (default info)"},
 };
@@ -130,6 +138,7 @@ config_defaults(rbd_config *cfg)
 	cfg->idle_timeout_ms = 0;
 	cfg->threads = 2;
 	cfg->log_level = RBD_LOG_INFO;
+	strcpy(cfg->rdma, "auto");
 }
 
 bool

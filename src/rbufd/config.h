@@ -40,6 +40,9 @@ typedef struct rbd_config
 	uint32_t	idle_timeout_ms;	/* 0 = never */
 	int			threads;
 	rbd_log_level log_level;
+	char		rdma[8];		/* off, auto, on */
+	char		rdma_device[64];	/* "" = the device of the listen address */
+	int			rdma_port;		/* RDMA CM port; 0 = any free one */
 } rbd_config;
 
 /*

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "pool.h"
+#include "rdma.h"
 #include "rb_auth.h"
 #include "server.h"
 #include "store.h"
@@ -164,6 +165,8 @@ main(int argc, char **argv)
 	rbd_store_opts sopts;
 	rbd_store  *store;
 	rbd_loop   *loop;
+	rbd_rdma   *rdma = NULL;
+	bool		rdma_unavailable;
 	pthread_t	hk_tid;
 	pthread_condattr_t cattr;
 	sigset_t	sigs;
@@ -187,6 +190,13 @@ main(int argc, char **argv)
 	raise_fd_limit();
 
 	/* Bad values found by looking at the system: still usage errors. */
+	if (strcmp(cfg.rdma, "off") != 0 && strcmp(cfg.rdma, "auto") != 0 &&
+		strcmp(cfg.rdma, "on") != 0)
+	{
+		fprintf(stderr, "rbufd: invalid value for --rdma: \"%s\" (off, auto or on)\n",
+				cfg.rdma);
+		return 2;
+	}
 	if ((!cfg.insecure_no_auth &&
 		 !rb_secret_load(cfg.secret_file, secret, &secret_len, err, sizeof(err))) ||
 		(cfg.numa_node >= 0 && !rbd_pool_numa_node_ok(cfg.numa_node, err, sizeof(err))))
@@ -215,10 +225,37 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	/*
+	 * RDMA before the pool: by default the pool goes on the NUMA node of
+	 * the RDMA device, so the device's DMA does not cross the interconnect.
+	 */
+	if (strcmp(cfg.rdma, "off") != 0)
+	{
+		rdma = rbd_rdma_open(&cfg, &rdma_unavailable, err, sizeof(err));
+		if (rdma == NULL && (strcmp(cfg.rdma, "on") == 0 || !rdma_unavailable))
+		{
+			rbd_fatal("%s", err);
+			return 1;
+		}
+		if (rdma == NULL)
+			rbd_info("RDMA not available (%s); serving TCP only", err);
+	}
+
 	memset(&sopts, 0, sizeof(sopts));
 	sopts.memory = cfg.memory;
 	sopts.granularity = cfg.granularity;
 	sopts.numa_node = cfg.numa_node;
+	if (rdma != NULL && cfg.numa_node < 0 && rbd_rdma_numa_node(rdma) >= 0)
+	{
+		char		nerr[256];
+
+		if (rbd_pool_numa_node_ok(rbd_rdma_numa_node(rdma), nerr, sizeof(nerr)))
+		{
+			sopts.numa_node = rbd_rdma_numa_node(rdma);
+			rbd_info("placing the memory pool on NUMA node %d, the node of RDMA device %s",
+					 sopts.numa_node, rbd_rdma_device(rdma));
+		}
+	}
 	sopts.numa = true;
 	sopts.hugepages = cfg.hugepages;
 	sopts.lock_memory = cfg.lock_memory;
@@ -237,9 +274,12 @@ main(int argc, char **argv)
 	}
 	if (srv.auth_required)
 		rbd_server_set_secret(&srv, secret, secret_len);
+	if (rdma != NULL)
+		rbd_rdma_attach(rdma, &srv, store);
 	memset(secret, 0, sizeof(secret));
 
-	if (!rbd_loop_start(loop, err, sizeof(err)))
+	if (!rbd_loop_start(loop, err, sizeof(err)) ||
+		(rdma != NULL && !rbd_rdma_start(rdma, err, sizeof(err))))
 	{
 		rbd_fatal("%s", err);
 		return 1;
@@ -268,6 +308,9 @@ main(int argc, char **argv)
 			 rbd_store_numa_desc(store), cfg.hugepages ? "on" : "off",
 			 srv.auth_required ? "hmac-sha256 shared secret" :
 			 "DISABLED (--insecure-no-auth)", cfg.threads);
+	if (rdma != NULL)
+		rbd_info("RDMA enabled on device %s (NUMA node %d), RDMA CM port %d",
+				 rbd_rdma_device(rdma), rbd_rdma_numa_node(rdma), rbd_rdma_port(rdma));
 
 	for (;;)
 	{
@@ -294,7 +337,10 @@ main(int argc, char **argv)
 	pthread_cond_signal(&hk_cond);
 	pthread_mutex_unlock(&hk_lock);
 	pthread_join(hk_tid, NULL);
+	/* Queue pairs first, then the leases' regions, then the device. */
+	rbd_rdma_stop(rdma);
 	rbd_store_destroy(store);
+	rbd_rdma_close(rdma);
 	rbd_server_destroy(&srv);
 	if (cfg.port_file[0] != '\0')
 		unlink(cfg.port_file);

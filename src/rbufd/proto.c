@@ -206,7 +206,7 @@ op_hello(rbd_conn *c, const rb_hdr *h, const uint8_t *p)
 
 	rb_put_u16(reply, version);
 	rb_put_u16(reply + 2, srv->auth_required ? 1 : 0);
-	rb_put_u32(reply + 4, 0);
+	rb_put_u32(reply + 4, srv->server_caps);
 	rb_put_u64(reply + 8, srv->instance);
 	rb_put_u64(reply + 16, rbd_store_total(srv->store));
 	memcpy(reply + 24, c->server_nonce, RB_NONCE_LEN);
@@ -271,6 +271,34 @@ op_ping(rbd_conn *c, const rb_hdr *h, const uint8_t *p)
 		return;
 	}
 	rbd_conn_reply(c, h, RB_ST_OK, p, h->length);
+}
+
+/* Where and how to open an RDMA connection: port and a one-use ticket. */
+static void
+op_rdma_info(rbd_conn *c, const rb_hdr *h)
+{
+	rbd_server *srv = c->srv;
+	uint8_t		reply[RB_RDMA_INFO_SIZE];
+	uint16_t	port = 0;
+
+	if (h->length != 0)
+	{
+		bad_size(c, h);
+		return;
+	}
+	memset(reply, 0, sizeof(reply));
+	if (srv->rdma == NULL || srv->rdma_ticket == NULL)
+	{
+		proto_error(c, h, RB_ST_BAD_REQUEST, false, "RDMA is not enabled on this server");
+		return;
+	}
+	if (!srv->rdma_ticket(srv->rdma, c->owner, c->owner_len, reply + 8, &port))
+	{
+		rbd_conn_reply_error(c, h, RB_ST_LIMIT, "too many pending RDMA connection tickets");
+		return;
+	}
+	rb_put_u16(reply, port);
+	rbd_conn_reply(c, h, RB_ST_OK, reply, sizeof(reply));
 }
 
 static void
@@ -771,6 +799,9 @@ rbd_proto_dispatch(rbd_conn *c, const rb_hdr *h, const uint8_t *p)
 			break;
 		case RB_OP_STATS:
 			op_stats(c, h);
+			break;
+		case RB_OP_RDMA_INFO:
+			op_rdma_info(c, h);
 			break;
 		case RB_OP_LEASE_ACQUIRE:
 			op_acquire(c, h, p);

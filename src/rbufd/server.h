@@ -63,6 +63,16 @@ typedef struct rbd_server
 	uint64_t	rate_last_read;
 	uint64_t	rate_last_write;
 
+	/*
+	 * RDMA (rdma.c); NULL when off.  server_caps goes into HELLO replies;
+	 * rdma_ticket issues a one-use ticket for an RDMA CM connection of an
+	 * authenticated owner (RDMA_INFO).
+	 */
+	void	   *rdma;
+	uint32_t	server_caps;
+	bool		(*rdma_ticket) (void *rdma, const char *owner, size_t owner_len,
+								uint8_t *ticket, uint16_t *port);
+
 	/* Client registry. */
 	pthread_mutex_t clients_lock;
 	struct rbd_conn *clients;	/* doubly linked via reg_prev/reg_next */

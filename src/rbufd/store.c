@@ -53,6 +53,8 @@ typedef struct rbd_lease
 	uint64_t	expires_at;		/* monotonic ms */
 	int32_t		numa_node;
 	rbd_owner  *owner;
+	void	   *mr;				/* RDMA memory region handle, or NULL */
+	uint32_t	rkey;
 } rbd_lease;
 
 typedef struct ring_entry
@@ -89,6 +91,8 @@ struct rbd_store
 	ring_entry	ring[RING_SIZE];
 	uint32_t	ring_pos;
 	uint32_t	ring_used;
+
+	rbd_store_mr_hooks mr_hooks;	/* reg == NULL: no RDMA */
 
 	uint64_t	n_granted;
 	uint64_t	n_renewed;
@@ -274,6 +278,17 @@ lease_remove(rbd_store *s, rbd_lease *l, bool expired)
 static void
 reclaim_finish(rbd_store *s, rbd_lease **ls, int n)
 {
+	/*
+	 * Deregister first: once the memory region is gone, the lease's rkey
+	 * is refused by the device, so no RDMA access can see the zeroing or
+	 * the next grantee's data (DESIGN.md, I5).
+	 */
+	for (int i = 0; i < n; i++)
+		if (ls[i]->mr != NULL)
+		{
+			s->mr_hooks.dereg(s->mr_hooks.ctx, ls[i]->mr);
+			ls[i]->mr = NULL;
+		}
 	for (int i = 0; i < n; i++)
 		memset(ls[i]->base, 0, ls[i]->bytes);
 
@@ -370,6 +385,8 @@ rbd_store_destroy(rbd_store *s)
 		{
 			rbd_lease  *next = l->hnext;
 
+			if (l->mr != NULL)
+				s->mr_hooks.dereg(s->mr_hooks.ctx, l->mr);
 			free(l);
 			l = next;
 		}
@@ -378,6 +395,8 @@ rbd_store_destroy(rbd_store *s)
 	{
 		rbd_lease  *next = s->zero_pending->hnext;
 
+		if (s->zero_pending->mr != NULL)
+			s->mr_hooks.dereg(s->mr_hooks.ctx, s->zero_pending->mr);
 		free(s->zero_pending);
 		s->zero_pending = next;
 	}
@@ -399,6 +418,18 @@ rbd_store_destroy(rbd_store *s)
 	rbd_extents_destroy(&s->ext);
 	free(s->buckets);
 	free(s);
+}
+
+void
+rbd_store_set_mr_hooks(rbd_store *s, const rbd_store_mr_hooks *h)
+{
+	s->mr_hooks = *h;
+}
+
+uint8_t *
+rbd_store_base(const rbd_store *s)
+{
+	return s->pool.base;
 }
 
 uint64_t
@@ -430,6 +461,11 @@ lease_to_info(const rbd_lease *l, uint64_t now, rb_lease_info *out)
 	out->ttl_ms = left > UINT32_MAX ? UINT32_MAX : (uint32_t) left;
 	out->numa_node = l->numa_node;
 	out->expires_at_ms = rbd_wall_ms() + left;
+	if (l->mr != NULL)
+	{
+		out->remote_addr = (uint64_t) (uintptr_t) l->base;
+		out->rkey = l->rkey;
+	}
 }
 
 static uint64_t
@@ -519,11 +555,28 @@ retry:
 		free(l);
 		return RB_ST_NO_SPACE;
 	}
+	l->base = s->pool.base + (uint64_t) start * s->gran;
+	l->bytes = (uint64_t) got * s->gran;
+	if (s->mr_hooks.reg != NULL)
+	{
+		/*
+		 * Registering pins the lease's pages and can take a while for big
+		 * leases: do it outside the lock.  The extent is already ours and
+		 * unreachable by anybody else until the lease enters the table.
+		 * (The per-owner limit may thereby be passed by concurrent grants
+		 * of one owner, by at most the number of I/O threads.)
+		 */
+		pthread_rwlock_unlock(&s->lock);
+		l->mr = s->mr_hooks.reg(s->mr_hooks.ctx, l->base, l->bytes, &l->rkey);
+		pthread_rwlock_wrlock(&s->lock);
+	}
 	ow = owner_find(s, owner, owner_len, true);
 	if (ow == NULL)
 	{
 		rbd_extents_free(&s->ext, start, got);
 		pthread_rwlock_unlock(&s->lock);
+		if (l->mr != NULL)
+			s->mr_hooks.dereg(s->mr_hooks.ctx, l->mr);
 		snprintf(msg, msglen, "out of memory");
 		free(l);
 		return RB_ST_INTERNAL;
@@ -531,8 +584,6 @@ retry:
 	l->id = ((uint64_t) s->id_prefix << 32) | ++s->id_counter;
 	l->start = start;
 	l->nunits = got;
-	l->bytes = (uint64_t) got * s->gran;
-	l->base = s->pool.base + (uint64_t) start * s->gran;
 	l->expires_at = now + ttl_ms;
 	l->owner = ow;
 	l->numa_node = rbd_pool_numa_node(&s->pool, l->base, l->bytes);
@@ -541,9 +592,9 @@ retry:
 	lease_to_info(l, now, out);
 	pthread_rwlock_unlock(&s->lock);
 
-	rbd_info("granted lease %016" PRIx64 " of %" PRIu64 " bytes to owner \"%.*s\" (ttl %u ms, numa node %d)",
+	rbd_info("granted lease %016" PRIx64 " of %" PRIu64 " bytes to owner \"%.*s\" (ttl %u ms, numa node %d%s)",
 			 out->lease_id, out->bytes, (int) owner_len, owner, ttl_ms,
-			 (int) out->numa_node);
+			 (int) out->numa_node, out->remote_addr != 0 ? ", RDMA registered" : "");
 	return RB_ST_OK;
 }
 

@@ -43,6 +43,26 @@ extern rbd_store *rbd_store_create(const rbd_store_opts *opts,
 								   char *err, size_t errlen);
 extern void rbd_store_destroy(rbd_store *s);
 
+/*
+ * Memory-region hooks (RDMA, rdma.c): reg is called for every new lease
+ * before it enters the table, outside the store lock; it returns a handle
+ * (NULL: the lease is granted without RDMA access) and the rkey.  dereg is
+ * called for every reclaimed lease BEFORE its memory is zeroed, and for
+ * the leases still live at rbd_store_destroy().  Set once, before any
+ * lease exists.
+ */
+typedef struct rbd_store_mr_hooks
+{
+	void	   *(*reg) (void *ctx, void *addr, uint64_t len, uint32_t *rkey);
+	void		(*dereg) (void *ctx, void *handle);
+	void	   *ctx;
+} rbd_store_mr_hooks;
+
+extern void rbd_store_set_mr_hooks(rbd_store *s, const rbd_store_mr_hooks *h);
+
+/* Base address of the pool (NUMA and RDMA diagnostics). */
+extern uint8_t *rbd_store_base(const rbd_store *s);
+
 extern uint64_t rbd_store_total(const rbd_store *s);
 extern uint64_t rbd_store_granularity(const rbd_store *s);
 extern const char *rbd_store_numa_desc(const rbd_store *s);

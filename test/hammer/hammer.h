@@ -39,7 +39,7 @@ enum
 	K_BAD_RANGE, K_BAD_FOREIGN, K_BAD_RANDOM, K_BAD_HUGE, K_BAD_BATCH,
 	K_BAD_ARGS, NKINDS
 };
-#define NERR (RB_E_SYSTEM + 1)
+#define NERR (RB_E_REMOTE_ACCESS + 1)
 
 typedef struct hlease
 {

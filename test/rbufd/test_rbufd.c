@@ -864,6 +864,79 @@ test_rbufctl(void)
 	rb_close(&c);
 }
 
+/*
+ * Without an RDMA device (these test machines): rbufd does not offer RDMA,
+ * RDMA_INFO is refused, "auto" quietly stays on TCP and says why, "rdma"
+ * fails with a clear error, and TCP I/O is unaffected.  The RDMA path
+ * itself is tested in the Soft-RoCE guest (test/rdma/).
+ */
+static void
+test_no_rdma(void)
+{
+	rb_client_opts o;
+	rb_conn		c;
+	rb_lease_info li;
+	uint8_t		page[PAGE];
+	uint8_t		back[PAGE];
+	rb_error	e;
+	int			fd;
+	rb_hdr		h;
+	uint8_t		hdr[RB_HDR_SIZE];
+	uint8_t		pl[256];
+
+	if (rb_rdma_device_present())
+	{
+		tap_skip("this host has an RDMA device", "no-RDMA behaviour");
+		return;
+	}
+	if (!connect_as(&c, &main_d, "nordma"))
+		return;
+	tap_ok(!(c.server_caps & RB_CAP_RDMA), "without an RDMA device rbufd does not offer RDMA");
+	tap_ok(rbd_log_contains(&main_d, "RDMA not available"), "rbufd logged that RDMA is not available");
+	rb_close(&c);
+
+	opts_for(&o, &main_d, "nordma");
+	o.transport = RB_XPORT_AUTO;
+	rb_conn_init(&c);
+	e = rb_connect(&c, &o);
+	tap_ok(e == RB_OK && strcmp(rb_conn_transport(&c), "tcp") == 0,
+		   "transport auto falls back to tcp (%s)", c.rdma_note);
+	tap_ok(strstr(c.rdma_note, "does not offer RDMA") != NULL ||
+		   strstr(c.rdma_note, "no RDMA device") != NULL, "and says why");
+	fill_page(page, 99);
+	e = rb_lease_acquire(&c, 65536, 0, 10000, &li);
+	tap_ok(e == RB_OK && li.remote_addr == 0 && li.rkey == 0, "lease_info has no region without RDMA");
+	tap_ok(rb_write(&c, li.lease_id, 0, page, PAGE) == RB_OK &&
+		   rb_read(&c, li.lease_id, 0, back, PAGE) == RB_OK &&
+		   memcmp(page, back, PAGE) == 0, "TCP I/O through the ops table works");
+	rb_lease_release(&c, li.lease_id);
+	rb_close(&c);
+
+	o.transport = RB_XPORT_RDMA;
+	rb_conn_init(&c);
+	e = rb_connect(&c, &o);
+	tap_ok(e == RB_E_CONNECT && !rb_connected(&c) && strstr(rb_errmsg(&c), "cannot use RDMA") != NULL,
+		   "transport rdma fails to connect: %s", rb_errmsg(&c));
+
+	/* RDMA_INFO on a server without RDMA: refused, connection stays. */
+	fd = raw_connect(main_d.port);
+	if (fd >= 0 && raw_handshake(fd, "nordma", main_d.secret, main_d.secret_len))
+	{
+		rb_hdr_encode(hdr, RB_OP_RDMA_INFO, 0, 0, 0, 7);
+		raw_send(fd, hdr, sizeof(hdr));
+		tap_ok(raw_recv_frame(fd, &h, pl, sizeof(pl), 2000) == 1 && h.status == RB_ST_BAD_REQUEST,
+			   "RDMA_INFO without RDMA: bad request");
+		rb_hdr_encode(hdr, RB_OP_PING, 0, 0, 0, 8);
+		raw_send(fd, hdr, sizeof(hdr));
+		tap_ok(raw_recv_frame(fd, &h, pl, sizeof(pl), 2000) == 1 && h.status == RB_ST_OK,
+			   "connection still usable after it");
+	}
+	else
+		tap_ok(false, "raw connection for RDMA_INFO");
+	if (fd >= 0)
+		close(fd);
+}
+
 int
 main(void)
 {
@@ -884,6 +957,7 @@ main(void)
 	test_malformed();
 	test_deadline();
 	test_rbufctl();
+	test_no_rdma();
 	tap_ok(rbd_alive(&main_d), "main rbufd alive after all tests");
 	tap_ok(rbd_stop(&main_d), "main rbufd stops cleanly on SIGTERM");
 	tap_ok(rbd_log_clean(&main_d), "main rbufd log has no sanitizer report");
