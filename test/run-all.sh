@@ -28,6 +28,8 @@ SUITES=(
 	"hammer-tsan|test/hammer/run-tsan.sh"
 	"fuzz-smoke|test/fuzz/run-smoke.sh"
 	"rdma-guest|test/rdma/smoke.sh"
+	"rdma-client|test/rdma/run-client-test.sh"
+	"rdma-extension|test/rdma/run-extension-test.sh"
 )
 if [ -x test/run-tap.sh ]; then
 	SUITES+=("extension-tap|env PROVE_FLAGS=-v test/run-tap.sh")
