@@ -319,17 +319,6 @@ rb_check_peers(char **newval, void **extra, GucSource source)
 }
 
 static bool
-rb_check_transport(int *newval, void **extra, GucSource source)
-{
-	/*
-	 * Every value is accepted: "rdma" on a host without an RDMA device, or
-	 * against peers that do not offer it, leaves those peers unused (the
-	 * peers view says why) rather than refusing the setting.
-	 */
-	return true;
-}
-
-static bool
 rb_check_owner(char **newval, void **extra, GucSource source)
 {
 	if (*newval != NULL && (*newval)[0] != '\0' &&
@@ -417,7 +406,7 @@ rb_guc_define(void)
 							 rb_transport_options,
 							 PGC_SIGHUP,
 							 0,
-							 rb_check_transport,
+							 NULL,
 							 NULL,
 							 NULL);
 
