@@ -20,6 +20,7 @@ PKGS=(
 	procps					# pkill, ps in test scripts
 	python3					# small helpers in test scripts
 	dpkg-dev				# apt-get source (test/regress-core/get-source.sh)
+	gnuplot-nox				# bench/: the lab's PNG plot
 )
 
 missing=()
