@@ -140,7 +140,7 @@ measure() {
 phase_record() {
 	local peers=null
 	if [ "$2" != c ]; then
-		peers=$(bb_psql -c "SELECT json_agg(json_build_object('peer', peer, 'state', state, 'rtt_us', rtt_us, 'leases', leases, 'used_mb', used_bytes / 1048576)) FROM remote_buffer_peers")
+		peers=$(bb_psql -c "SELECT json_agg(json_build_object('peer', peer, 'state', state, 'rtt_us', rtt_us, 'leases', leases, 'used_mb', used_bytes / 1048576, 'disconnects', disconnects, 'last_error', last_error)) FROM remote_buffer_peers")
 	fi
 	printf '{"model":"%s","phase":"%s","memory":%s,"peers":%s}\n' "$1" "$2" "$(cg_mem_json)" "$peers" >>"$phases"
 }

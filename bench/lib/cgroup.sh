@@ -8,7 +8,7 @@ CG_NAME=${CG_NAME:-rbb-lab}
 CG_MEM=/sys/fs/cgroup/memory/$CG_NAME
 CG_BLK=/sys/fs/cgroup/blkio/$CG_NAME
 
-# cg_disk DIR -> "major:minor" of the whole disk holding DIR
+# cg_disk DIR: CG_DISK_NAME, CG_DEV = the whole disk holding DIR, "major:minor"
 cg_disk() {
 	local src pk disk
 	src=$(findmnt -no SOURCE -T "$1" | head -1)
@@ -16,7 +16,7 @@ cg_disk() {
 	disk=$src
 	[ -n "$pk" ] && disk=/dev/$pk
 	CG_DISK_NAME=$disk
-	lsblk -dno MAJ:MIN "$disk" | tr -d ' '
+	CG_DEV=$(lsblk -dno MAJ:MIN "$disk" | tr -d ' ')
 }
 
 cg_setup() {			# cg_setup DATADIR
@@ -24,7 +24,7 @@ cg_setup() {			# cg_setup DATADIR
 		echo "$0: needs the cgroup v1 memory and blkio controllers" >&2
 		exit 2
 	fi
-	CG_DEV=$(cg_disk "$1")
+	cg_disk "$1"
 	mkdir -p "$CG_MEM" "$CG_BLK"
 }
 
@@ -62,6 +62,7 @@ EOF
 
 cg_reset_max() {
 	echo 0 >"$CG_MEM/memory.max_usage_in_bytes" 2>/dev/null || true
+	echo 0 >"$CG_MEM/memory.failcnt" 2>/dev/null || true
 }
 
 # cg_drop_caches: write back and drop the OS page cache, so pages read

@@ -71,6 +71,12 @@ for (m, w, c) in cells:
     summary.append(row)
 
 
+def tf(x):
+    if x.get("timeouts") is None:
+        return None
+    return (x.get("timeouts") or 0) + (x.get("fallbacks") or 0)
+
+
 def fmt(v, nd=0):
     if v is None:
         return "-"
@@ -171,8 +177,8 @@ for m in models:
             fmt(r.get("b1_speedup"), 2), fmt(r.get("b2_speedup"), 2),
             fmt(r.get("b1_gap_closed"), 2), fmt(r.get("b2_gap_closed"), 2)))
     L += ["", "## Storage model %s: latency (us, p50 / p95 / p99) and the extension's view" % m, "",
-          "| workload | clients | a | b1 | b2 | c | tier hit ratio b1 / b2 | remote read p50/p99 b1 | storage read p50/p99 b1 |",
-          "|---|---|---|---|---|---|---|---|---|"]
+          "| workload | clients | a | b1 | b2 | c | tier hit ratio b1 / b2 | remote read p50/p99 b1 | storage read p50/p99 b1 | timeouts+fallbacks b1 / b2 |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary:
         if r["model"] != m:
             continue
@@ -183,21 +189,24 @@ for m in models:
                 fmt(x["latency_p50_us"]), fmt(x["latency_p95_us"]), fmt(x["latency_p99_us"])))
         b1 = r.get("b1", {})
         b2 = r.get("b2", {})
-        L.append("| %s | %s | %s | %s / %s | %s / %s | %s / %s |" % (
+        L.append("| %s | %s | %s | %s / %s | %s / %s | %s / %s | %s / %s |" % (
             r["workload"], r["clients"], " | ".join(lat),
             fmt(b1.get("hit_ratio"), 3), fmt(b2.get("hit_ratio"), 3),
             fmt(b1.get("remote_read_p50_us")), fmt(b1.get("remote_read_p99_us")),
-            fmt(b1.get("storage_read_p50_us")), fmt(b1.get("storage_read_p99_us"))))
+            fmt(b1.get("storage_read_p50_us")), fmt(b1.get("storage_read_p99_us")),
+            fmt(tf(b1)), fmt(tf(b2))))
     L.append("")
 L += ["The view's latency columns are log2 histogram bucket bounds (e.g. 32 means 16..32 us). "
       "Storage read latency is recorded on the extension's miss path only (b runs); in a runs "
       "the sessions bypass the extension.", "",
       "## Memory use of the Postgres group per phase", "",
-      "| model | phase | max usage MB | cache MB | rss MB | shmem MB | limit hits | peers (rtt us, leases, used MB) |",
+      "| model | phase | max usage MB | cache MB | rss MB | shmem MB | limit hits | peers at the end of the phase |",
       "|---|---|---|---|---|---|---|---|"]
 for ph in phases:
     mm = ph["memory"]
-    pe = "; ".join("%s %s us %s leases %s MB" % (p["peer"], p["rtt_us"], p["leases"], p["used_mb"])
+    pe = "; ".join("%s %s, %s us, %s leases, %s MB, %s disconnects%s" % (
+        p["peer"], p.get("state"), p["rtt_us"], p["leases"], p["used_mb"], p.get("disconnects"),
+        (", last error: " + p["last_error"]) if p.get("last_error") else "")
                    for p in (ph["peers"] or []))
     L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
         ph["model"], ph["phase"], mm.get("max_usage_mb"), mm.get("cache_mb"), mm.get("rss_mb"),
@@ -218,8 +227,7 @@ if not gp:
     sys.exit(0)
 tmp = tempfile.mkdtemp(prefix="rbb-plot.")
 try:
-    script = ["set terminal pngcairo size 1400,%d font ',10'" % (480 * len(models)) if False else
-              "set terminal png size 1400,%d" % (480 * len(models)),
+    script = ["set terminal png size 1400,%d noenhanced" % (480 * len(models)),
               "set output '%s.png'" % prefix,
               "set multiplot layout %d,2 title 'remote_buffer lab %s (loaded 2-CPU VM; %s s runs)'" % (
                   len(models), ts, settings["seconds"])]
@@ -227,7 +235,6 @@ try:
     for m in models:
         dat = os.path.join(tmp, "tps-%s.dat" % m)
         with open(dat, "w") as f:
-            f.write("cell a b1 b2 c\n")
             for r in summary:
                 if r["model"] == m:
                     f.write("%s/%s %s\n" % (r["workload"], r["clients"], " ".join(
@@ -235,7 +242,7 @@ try:
         script += ["set title 'TPS, storage model %s'" % m, "set style data histogram",
                    "set style histogram clustered gap 1", "set style fill solid 0.8 border -1",
                    "set logscale y", "set ylabel 'TPS (log)'", "set xtics rotate by -45 scale 0",
-                   "set key top left", "unset xlabel", "set yrange [*:*]", "unset logscale x",
+                   "set key inside top center horizontal", "set offsets 0, 0, graph 0.3, graph 0.1", "unset xlabel", "set yrange [*:*]", "unset logscale x",
                    "plot '%s' using 2:xtic(1) title '%s', '' using 3 title '%s', "
                    "'' using 4 title '%s', '' using 5 title '%s'" % (
                        dat, CNAME["a"], CNAME["b1"], CNAME["b2"], CNAME["c"])]
@@ -253,7 +260,7 @@ try:
         script += ["unset style", "set style data lines", "set title 'latency CDF, select-only, "
                    "%d clients, model %s'" % (maxc, m), "unset logscale y", "set logscale x",
                    "set xlabel 'latency (us, log)'", "set ylabel 'fraction of transactions'",
-                   "set xtics rotate by 0 scale 1", "set yrange [0:1]", "set key bottom right"]
+                   "set xtics rotate by 0 scale 1", "set offsets 0, 0, 0, 0", "set yrange [0:1]", "set key inside bottom right vertical"]
         script.append("plot " + ", ".join(plots) if plots else "plot 2 notitle")
     script.append("unset multiplot")
     with open(os.path.join(tmp, "plot.gp"), "w") as f:
