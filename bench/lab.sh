@@ -173,6 +173,25 @@ wait_no_leases() {
 	return 1
 }
 
+# wait_peers_free: rbufd zeroes released memory before it can be leased
+# again; growing the tier before that finishes would find the first peer
+# "full", put it aside and place nearly every lease on the second one.
+wait_peers_free() {
+	local p ok
+	for _ in $(seq 1 600); do
+		ok=1
+		for p in "${BB_PEERS[@]}"; do
+			build/bin/rbufctl --port "${p##*:}" --secret-file "$BB_WORK/secret" --json status |
+				python3 -c 'import json,sys; c=json.load(sys.stdin)["counters"]; sys.exit(c["mem_free"] != c["mem_total"])' ||
+				ok=
+		done
+		[ -n "$ok" ] && return 0
+		sleep 0.1
+	done
+	echo "lab.sh: peers still zeroing released memory after 60 s" >&2
+	return 1
+}
+
 for model in $MODELS; do
 	case $model in
 		gp3) iops=$GP3_IOPS; wls=$WORKLOADS ;;
@@ -196,6 +215,7 @@ for model in $MODELS; do
 	conf_small "${BB_PEERS[0]}" 0
 	bb_psql -c 'SELECT pg_reload_conf()' >/dev/null
 	wait_no_leases
+	wait_peers_free
 	conf_small "${BB_PEERS[0]},${BB_PEERS[1]}" "$TIER"
 	bb_psql -c 'SELECT pg_reload_conf()' >/dev/null
 	bb_wait_leases

@@ -37,7 +37,8 @@ bb_write_conf "shared_buffers = 1MB" "max_wal_size = 1GB" \
 	"remote_buffer.peers = '${BB_PEERS[0]}'" "remote_buffer.size = 256MB" \
 	"remote_buffer.max_size = 256MB" "remote_buffer.lease_size = 64MB" \
 	"remote_buffer.secret_file = '$BB_WORK/pg-secret'" \
-	"max_parallel_workers_per_gather = 0" "synchronize_seqscans = off"
+	"max_parallel_workers_per_gather = 0" "synchronize_seqscans = off" \
+	"enable_indexscan = off" "enable_indexonlyscan = off" "enable_bitmapscan = off"
 bb_pg_start
 bb_psql -c 'CREATE EXTENSION remote_buffer'
 bb_wait_leases
@@ -85,17 +86,22 @@ scan_us() {
 	echo "peers: $(bb_psql -c 'SELECT peer, rtt_us FROM remote_buffer_peers')"
 } | tee "$out"
 
+set +o pipefail		# head closes the pipes below early
 if command -v perf >/dev/null; then
 	f=$BB_WORK/loop.sql
 	{
 		echo "SELECT pg_backend_pid();"
-		for _ in $(seq 1 40); do echo "SELECT count(*) FROM pgbench_accounts;"; done
+		for _ in $(seq 1 30); do echo "SELECT count(*) FROM pgbench_accounts;"; done
 	} >"$f"
-	coproc PSQL { bb_psql -f "$f"; }
-	read -r pid <&"${PSQL[0]}"
+	bb_psql -f "$f" >"$BB_WORK/loop.out" &
+	lpid=$!
+	for _ in $(seq 1 100); do
+		[ -s "$BB_WORK/loop.out" ] && break
+		sleep 0.1
+	done
+	pid=$(head -1 "$BB_WORK/loop.out")
 	perf record -q -e cpu-clock -F 4000 -g -p "$pid" -o "$BB_WORK/perf.data" -- sleep 8 >/dev/null 2>&1 || true
-	cat <&"${PSQL[0]}" >/dev/null || true
-	wait "$PSQL_PID" 2>/dev/null || true
+	wait "$lpid" 2>/dev/null || true
 	{
 		echo
 		echo "perf (cpu-clock samples of the scanning backend; self time by symbol):"
@@ -104,7 +110,7 @@ if command -v perf >/dev/null; then
 		echo
 		echo "perf (with children: time under each function):"
 		perf report -i "$BB_WORK/perf.data" --stdio --children --sort sym -g none 2>/dev/null |
-			grep -v '^#' | grep -E 'rb_|mdread|smgrread|ppoll|sendmsg|recvmsg|crc|Checksum|pgstat|clock_gettime|ReadBuffer' | head -40
+			grep -v '^#' | grep -E 'rb_|mdread|smgrread|ppoll|sendmsg|recvmsg|crc|pgstat|clock_gettime|ReadBuffer|schedule|ExecScan|heapgetpage' | head -40
 	} | tee -a "$out"
 fi
 echo "written: $out"
