@@ -8,7 +8,8 @@
 #                   every test suite; ends with "N passed, N failed"
 #   make fuzz       run the rbufd protocol fuzzer (FUZZ_SECONDS, default 60)
 #   make bench-micro  rbufd page read/write micro-benchmark (bench/)
-#   make bench        PostgreSQL-level lab; make bench-overhead (mk/bench.mk)
+#   make bench        PostgreSQL-level lab; bench-overhead, bench-instr,
+#                     bench-profile (mk/bench.mk)
 #
 # Daemon, client and test objects are built by plain rules (mk/*.mk) into
 # $(B); sanitizer flavours are the same rules with B=build/asan SAN=asan or
