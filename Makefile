@@ -8,6 +8,8 @@
 #                   every test suite; ends with "N passed, N failed"
 #   make fuzz       run the rbufd protocol fuzzer (FUZZ_SECONDS, default 60)
 #   make bench-micro  rbufd page read/write micro-benchmark (bench/)
+#   make bench        PostgreSQL-level lab; bench-overhead, bench-instr,
+#                     bench-profile (mk/bench.mk)
 #
 # Daemon, client and test objects are built by plain rules (mk/*.mk) into
 # $(B); sanitizer flavours are the same rules with B=build/asan SAN=asan or
@@ -53,6 +55,7 @@ include mk/extension.mk
 include mk/client.mk
 include mk/rbufd.mk
 include mk/tests.mk
+include mk/bench.mk
 
 deps:
 	@test/ensure-deps.sh

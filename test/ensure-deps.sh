@@ -31,6 +31,7 @@ PKGS=(
 	ibverbs-utils			# ibv_devices, ibv_rc_pingpong (smoke test)
 	rdmacm-utils			# rping (smoke test)
 	perftest				# ib_read_lat (smoke test)
+	gnuplot-nox				# bench/: the lab's PNG plot
 )
 
 missing=()
