@@ -40,6 +40,7 @@ typedef struct rbd_config
 	uint32_t	idle_timeout_ms;	/* 0 = never */
 	int			threads;
 	rbd_log_level log_level;
+	uint32_t	test_corrupt_reads; /* TESTING ONLY: permille, 0 = off */
 } rbd_config;
 
 /*

@@ -268,6 +268,9 @@ main(int argc, char **argv)
 			 rbd_store_numa_desc(store), cfg.hugepages ? "on" : "off",
 			 srv.auth_required ? "hmac-sha256 shared secret" :
 			 "DISABLED (--insecure-no-auth)", cfg.threads);
+	if (cfg.test_corrupt_reads > 0)
+		rbd_warning("--test-corrupt-reads=%u: FOR TESTING ONLY: one bit will be flipped in %u of every 1000 pages sent to clients; never use this in production",
+					cfg.test_corrupt_reads, cfg.test_corrupt_reads);
 
 	for (;;)
 	{
@@ -289,6 +292,10 @@ main(int argc, char **argv)
 	}
 
 	rbd_loop_shutdown(loop);
+	if (cfg.test_corrupt_reads > 0)
+		rbd_warning("test-corrupt-reads: corrupted %" PRIu64 " of %" PRIu64 " pages sent",
+					rbd_counter_get(&srv.corrupt_done),
+					rbd_counter_get(&srv.corrupt_seen));
 	pthread_mutex_lock(&hk_lock);
 	hk_stop = true;
 	pthread_cond_signal(&hk_cond);
