@@ -326,9 +326,11 @@ fl_pgbench_start() {
 	FL_PGB_PID=$!
 }
 
-# fl_pgbench_wait NAME: sets PGB_RC PGB_TX PGB_FAILED PGB_MAXLAT_MS PGB_ERRORS
+# fl_pgbench_wait NAME [ro]: sets PGB_RC PGB_TX PGB_FAILED PGB_MAXLAT_MS
+# PGB_ERRORS; adds the transactions to FL_TX_TOTAL (one history row each)
+# unless "ro" (pgbench -S)
 fl_pgbench_wait() {
-	local name=$1 out
+	local name=$1 ro=${2:-} out
 	wait "$FL_PGB_PID"
 	PGB_RC=$?
 	FL_PGB_PID=
@@ -343,12 +345,11 @@ fl_pgbench_wait() {
 	PGB_LOGFAILED=$(cat "$FL_W/pgb/$name".* 2>/dev/null | awk '$3 !~ /^[0-9]+$/' | wc -l)
 	[ -n "$PGB_TX" ] || PGB_TX=0
 	[ -n "$PGB_FAILED" ] || PGB_FAILED=-1
+	[ -n "$ro" ] || FL_TX_TOTAL=$((FL_TX_TOTAL + PGB_TX))
 	if [ "$PGB_RC" -eq 0 ] && [ "$PGB_FAILED" = 0 ] && [ "$PGB_ERRORS" = 0 ] &&
 		[ "$PGB_LOGFAILED" = 0 ]; then
-		FL_TX_TOTAL=$((FL_TX_TOTAL + PGB_TX))
 		return 0
 	fi
-	FL_TX_TOTAL=$((FL_TX_TOTAL + PGB_TX))
 	echo "# pgbench $name: exit $PGB_RC, failed $PGB_FAILED, errors $PGB_ERRORS, log failed $PGB_LOGFAILED"
 	grep -iE 'error|abort|failed' "$out" | head -20 | sed 's/^/#   /'
 	return 1
