@@ -986,6 +986,7 @@ test_corrupt_reads(void)
 		tap_ok(rbd_stop(&d), "rbufd --test-corrupt-reads stops cleanly");
 		snprintf(out, sizeof(out), "test-corrupt-reads: corrupted %d of", damaged);
 		tap_ok(rbd_log_contains(&d, out), "the total is logged at shutdown");
+		tap_ok(rbd_log_clean(&d), "its log has no sanitizer report");
 	}
 }
 
