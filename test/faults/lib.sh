@@ -222,11 +222,6 @@ fl_corrupted() {
 	grep -c 'test-corrupt-reads: flipped bit' "$FL_W/log/peer$1.log"
 }
 
-# leases that peer i saw expire
-fl_expired() {
-	grep -c ' expired; ' "$FL_W/log/peer$1.log"
-}
-
 fl_peers_conf() {
 	local i s=
 	for i in $(seq 1 "$FL_NPEERS"); do
@@ -301,9 +296,32 @@ fl_worker_pid() {
 	ps -o pid=,args= --ppid "$pm" | awk '/remote_buffer lease manager/ {print $1; exit}'
 }
 
+# SIGSTOP the lease manager, but only where it sleeps between rounds
+# (blocked in epoll_wait, per /proc/PID/syscall): stopped inside a short
+# critical section it would hold the shared-memory lock that backends and
+# the views take, which no real fault does.  Retries until it is caught
+# sleeping.
 fl_worker_stop() {
-	FL_WORKER_STOPPED=$(fl_worker_pid)
-	[ -n "$FL_WORKER_STOPPED" ] && kill -STOP "$FL_WORKER_STOPPED"
+	local pid n sc
+	pid=$(fl_worker_pid)
+	[ -n "$pid" ] || return 1
+	for n in $(seq 1 100); do
+		kill -STOP "$pid" || return 1
+		FL_WORKER_STOPPED=$pid
+		# the stop takes effect asynchronously
+		for sc in 1 2 3 4 5; do
+			grep -q '^State:.*T' "/proc/$pid/status" && break
+			sleep 0.01
+		done
+		sc=$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null)
+		case $sc in
+			232 | 281 | 441) return 0 ;;	# epoll_wait, epoll_pwait, epoll_pwait2
+		esac
+		kill -CONT "$pid"
+		FL_WORKER_STOPPED=
+		sleep 0.0$((RANDOM % 9 + 1))
+	done
+	return 1
 }
 
 fl_worker_cont() {
