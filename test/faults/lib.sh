@@ -169,22 +169,26 @@ fl_wait_sql() {
 
 # ---------------------------------------------------------------- peers
 
-# fl_peer_start i [extra rbufd flags]: a fresh rbufd in namespace i
+# fl_peer_start i [extra rbufd flags]: a fresh rbufd in namespace i (three
+# attempts: a restart right after a kill may find the port still taken)
 fl_peer_start() {
-	local i=$1 ns
+	local i=$1 ns n try
 	shift
 	ns=${FL_NS[$i]}
-	rm -f "$FL_W/peer$i.port"
-	ip netns exec "$ns" "$FL_RBUFD" --listen "${FL_PEER_ADDR[$i]}" \
-		--port "$FL_PORT" --port-file "$FL_W/peer$i.port" \
-		--secret-file "$FL_W/rbufd.secret" --memory 96M --min-ttl 500ms \
-		--threads 1 "$@" >>"$FL_W/log/peer$i.log" 2>&1 &
-	FL_PEER_PID[$i]=$!
-	local n
-	for n in $(seq 1 500); do
-		[ -s "$FL_W/peer$i.port" ] && return 0
-		kill -0 "${FL_PEER_PID[$i]}" 2>/dev/null || break
-		sleep 0.02
+	for try in 1 2 3; do
+		rm -f "$FL_W/peer$i.port"
+		ip netns exec "$ns" "$FL_RBUFD" --listen "${FL_PEER_ADDR[$i]}" \
+			--port "$FL_PORT" --port-file "$FL_W/peer$i.port" \
+			--secret-file "$FL_W/rbufd.secret" --memory 96M --min-ttl 500ms \
+			--threads 1 "$@" >>"$FL_W/log/peer$i.log" 2>&1 &
+		FL_PEER_PID[$i]=$!
+		for n in $(seq 1 500); do
+			[ -s "$FL_W/peer$i.port" ] && return 0
+			kill -0 "${FL_PEER_PID[$i]}" 2>/dev/null || break
+			sleep 0.02
+		done
+		fl_peer_kill "$i"
+		sleep 0.5
 	done
 	echo "# rbufd $i did not start:"
 	tail -5 "$FL_W/log/peer$i.log" | sed 's/^/#   /'

@@ -209,7 +209,7 @@ sc_kill() {
 # ---------------------------------------------------------------- d: expiry
 
 sc_expiry() {
-	local ids0 ids1 h0 h1 f0 f1 e1 lost id
+	local ids0 ids1 h0 h1 f0 f1 e1 lost id n
 	sc_begin expiry
 	fl_pgbench_start "$SC" 16 $((SEED + 4))
 	sleep 3
@@ -228,6 +228,8 @@ sc_expiry() {
 	done
 	h0=$(st hits)
 	f0=$(st fallbacks)
+	n=$(fl_q "SELECT count(*) FROM remote_buffer_leases WHERE state = 'active' AND expires_at < now()")
+	tap_ok $(( n == FL_SEGMENTS ? 0 : 1 )) "expiry: the leases view shows all $FL_SEGMENTS leases past their expires_at ($n)"
 	sleep 4
 	h1=$(st hits)
 	f1=$(st fallbacks)
