@@ -394,7 +394,9 @@ fl_invariant() {
 	[ "$1" = "$4" ] && [ "$2" = "$4" ] && [ "$3" = "$4" ] && [ "$5" = "$FL_TX_TOTAL" ]
 }
 
-# md5 of each pgbench table's ordered contents (sequential scans)
+# md5 of each pgbench table's ordered contents (sequential scans), one
+# "table md5" per table, sorted: UNION ALL may run as a Parallel Append,
+# which returns its branches in any order
 fl_checksums() {
 	local enabled=$1
 	fl_q "SET remote_buffer.enabled = $enabled; SET enable_indexscan = off;
@@ -403,7 +405,7 @@ fl_checksums() {
 		UNION ALL SELECT 'branches ' || md5(string_agg(t::text, ',' ORDER BY bid)) FROM pgbench_branches t
 		UNION ALL SELECT 'tellers ' || md5(string_agg(t::text, ',' ORDER BY tid)) FROM pgbench_tellers t
 		UNION ALL SELECT 'history ' || md5(coalesce(string_agg(t::text, ',' ORDER BY tid, bid, aid, delta, mtime), '')) FROM pgbench_history t" |
-		tr '\n' ' '
+		sort | tr '\n' ' '
 }
 
 # amcheck over every relation: sets FL_AMCHECK; fails on any PROBLEM line
