@@ -61,3 +61,14 @@ check: test
 rdma-guest-smoke:
 	@test/ensure-deps.sh
 	@test/rdma/smoke.sh
+# Fault injection (test/faults/, root: network namespaces).  `make faults`
+# runs the scenario suite (a few minutes); `make soak` runs pgbench for
+# SOAK_SECONDS with random faults and reports; not part of `make test`.
+SOAK_SECONDS ?= 1800
+SOAK_SEED ?=
+SOAK_ROUND ?= 120
+.PHONY: faults soak
+faults: rb-all
+	@test/faults/run.sh
+soak: rb-all
+	@SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SEED=$(SOAK_SEED) SOAK_ROUND=$(SOAK_ROUND) test/faults/soak.sh

@@ -34,6 +34,7 @@ SUITES=(
 if [ -x test/run-tap.sh ]; then
 	SUITES+=("extension-tap|env PROVE_FLAGS=-v test/run-tap.sh")
 fi
+SUITES+=("faults|test/faults/run.sh")
 if [ -n "${RB_TEST_ONLY:-}" ]; then
 	sel=()
 	for s in "${SUITES[@]}"; do

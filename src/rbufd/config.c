@@ -105,6 +105,10 @@ static const opt_def opt_table[] = {
 	"PORT", "RDMA CM port (default 0 = any free port, told to clients)"},
 	{"log-level", OT_LOGLEVEL, OFF(log_level), 0, 0, 0, 0, true,
 	"LEVEL", "debug, info, warning or error (default info)"},
+	{"test-corrupt-reads", OT_U32, OFF(test_corrupt_reads), 0, 0, 1000, 0, false,
+	"PERMILLE", "TESTING ONLY: flip one bit in PERMILLE of every 1000 pages\n"
+	"sent in READ/READV replies, to test clients' verification\n"
+	"(default 0 = never)"},
 };
 
 #define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))

@@ -43,6 +43,7 @@ typedef struct rbd_config
 	char		rdma[8];		/* off, auto, on */
 	char		rdma_device[64];	/* "" = the device of the listen address */
 	int			rdma_port;		/* RDMA CM port; 0 = any free one */
+	uint32_t	test_corrupt_reads; /* TESTING ONLY: permille, 0 = off */
 } rbd_config;
 
 /*

@@ -311,6 +311,9 @@ main(int argc, char **argv)
 	if (rdma != NULL)
 		rbd_info("RDMA enabled on device %s (NUMA node %d), RDMA CM port %d",
 				 rbd_rdma_device(rdma), rbd_rdma_numa_node(rdma), rbd_rdma_port(rdma));
+	if (cfg.test_corrupt_reads > 0)
+		rbd_warning("--test-corrupt-reads=%u: FOR TESTING ONLY: one bit will be flipped in %u of every 1000 pages sent to clients; never use this in production",
+					cfg.test_corrupt_reads, cfg.test_corrupt_reads);
 
 	for (;;)
 	{
@@ -332,6 +335,10 @@ main(int argc, char **argv)
 	}
 
 	rbd_loop_shutdown(loop);
+	if (cfg.test_corrupt_reads > 0)
+		rbd_warning("test-corrupt-reads: corrupted %" PRIu64 " of %" PRIu64 " pages sent",
+					rbd_counter_get(&srv.corrupt_done),
+					rbd_counter_get(&srv.corrupt_seen));
 	pthread_mutex_lock(&hk_lock);
 	hk_stop = true;
 	pthread_cond_signal(&hk_cond);

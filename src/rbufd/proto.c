@@ -565,6 +565,7 @@ op_read(rbd_conn *c, const rb_hdr *h, const uint8_t *p)
 		io_error(c, h, st, id, off, len, lc.bytes);
 		return;
 	}
+	rbd_server_test_corrupt(srv, out, len, id, off);
 	rbd_conn_reply_end(c, RB_ST_OK, len);
 	rbd_counter_add(&srv->ops_read, 1);
 	rbd_counter_add(&srv->bytes_read, len);
@@ -711,6 +712,7 @@ op_readv(rbd_conn *c, const rb_hdr *h, const uint8_t *p)
 		if (st == RB_ST_OK)
 		{
 			rbd_store_copy(srv->store, d, lc.base + off, len, lc.base + off);
+			rbd_server_test_corrupt(srv, d, len, rb_get_u64(e), off);
 			d += len;
 			nok++;
 			bytes += len;

@@ -10,11 +10,13 @@
  */
 #include "server.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "conn.h"
+#include "log.h"
 #include "store.h"
 
 bool
@@ -33,7 +35,48 @@ rbd_server_init(rbd_server *srv, rbd_store *store, const rbd_config *cfg)
 	pthread_mutex_init(&srv->secret_lock, NULL);
 	pthread_mutex_init(&srv->clients_lock, NULL);
 	rbd_server_set_limits(srv, cfg);
+	srv->corrupt_permille = cfg->test_corrupt_reads;
 	return true;
+}
+
+/* splitmix64: a well-spread hash of a counter */
+static uint64_t
+mix64(uint64_t x)
+{
+	x += UINT64_C(0x9e3779b97f4a7c15);
+	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+/*
+ * Fault injection for tests of the clients' page verification.  Which
+ * replies are corrupted is decided by a hash of a global sequence number,
+ * so the fraction holds whatever the thread interleaving.  Each corruption
+ * is logged, so a test can count exactly what was sent damaged.
+ */
+void
+rbd_server_test_corrupt(rbd_server *srv, uint8_t *data, uint32_t len,
+						uint64_t lease_id, uint64_t offset)
+{
+	uint64_t	seq;
+	uint64_t	h;
+	uint64_t	bit;
+	uint64_t	n;
+
+	if (srv->corrupt_permille == 0 || len == 0)
+		return;
+	seq = atomic_fetch_add_explicit(&srv->corrupt_seen, 1,
+									memory_order_relaxed);
+	h = mix64(seq ^ srv->instance);
+	if (h % 1000 >= srv->corrupt_permille)
+		return;
+	bit = (h >> 32) % ((uint64_t) len * 8);
+	data[bit / 8] ^= (uint8_t) (1u << (bit % 8));
+	n = atomic_fetch_add_explicit(&srv->corrupt_done, 1,
+								  memory_order_relaxed) + 1;
+	rbd_warning("test-corrupt-reads: flipped bit %" PRIu64 " of %u bytes sent from lease %016" PRIx64 " offset %" PRIu64 " (corrupted reply %" PRIu64 " of %" PRIu64 ")",
+				bit, len, lease_id, offset, n, seq + 1);
 }
 
 void

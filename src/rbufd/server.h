@@ -58,6 +58,11 @@ typedef struct rbd_server
 	rbd_counter rejected;
 	rbd_counter read_ops_per_sec;
 	rbd_counter write_ops_per_sec;
+
+	/* --test-corrupt-reads (testing only): fixed at start */
+	uint32_t	corrupt_permille;
+	rbd_counter corrupt_seen;	/* page replies considered */
+	rbd_counter corrupt_done;	/* page replies with a bit flipped */
 	/* housekeeping thread only */
 	uint64_t	rate_last_ms;
 	uint64_t	rate_last_read;
@@ -95,6 +100,15 @@ extern void rbd_server_unregister(rbd_server *srv, struct rbd_conn *c);
 extern void rbd_server_set_identity(rbd_server *srv, struct rbd_conn *c,
 									const char *owner, size_t owner_len,
 									bool authenticated);
+
+/*
+ * --test-corrupt-reads: called with every page about to be sent in a
+ * READ/READV reply; flips one bit in corrupt_permille of every 1000 of
+ * them (and logs it).  A no-op when the flag is 0.
+ */
+extern void rbd_server_test_corrupt(rbd_server *srv, uint8_t *data,
+									uint32_t len, uint64_t lease_id,
+									uint64_t offset);
 
 /* Once a second from the housekeeping thread: ops/s. */
 extern void rbd_server_tick_rates(rbd_server *srv, uint64_t now);

@@ -937,6 +937,132 @@ test_no_rdma(void)
 		close(fd);
 }
 
+/* Count the lines of a daemon's log that contain needle. */
+static int
+log_count(const rbd_proc *d, const char *needle)
+{
+	FILE	   *f = fopen(d->log_path, "r");
+	char		line[4096];
+	int			n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Bits in which two buffers differ. */
+static int
+bits_differ(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	int			bits = 0;
+
+	for (size_t i = 0; i < n; i++)
+		bits += __builtin_popcount((unsigned) (a[i] ^ b[i]));
+	return bits;
+}
+
+/*
+ * --test-corrupt-reads (testing only): the replies it damages differ from
+ * what was written in exactly one bit, what is stored stays intact, and
+ * every damaged reply is logged, so fault-injection tests can count them.
+ */
+static void
+test_corrupt_reads(void)
+{
+	rb_conn		c;
+	rb_lease_info li;
+	static uint8_t w[4][PAGE],
+				r[4][PAGE];
+	rb_iov		iov[4];
+	bool		one_bit = true;
+	int			damaged = 0;
+	char		out[8192];
+	int			st;
+
+	{
+		const char *args[] = {rbd_binary(), "--port", "0", "--memory", "1M",
+		"--insecure-no-auth", "--test-corrupt-reads", "1001", NULL};
+
+		st = rbd_run_expect_exit(args, 15000, out, sizeof(out));
+		tap_ok(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 2,
+			   "--test-corrupt-reads above 1000: exit 2");
+	}
+	for (int pass = 0; pass < 2; pass++)
+	{
+		rbd_proc	d;
+		const char *const extra[] = {"--memory", "1M", "--test-corrupt-reads",
+		pass == 0 ? "1000" : "300", NULL};
+
+		if (!tap_ok(rbd_start(&d, false, extra), "start rbufd --test-corrupt-reads=%s",
+					extra[3]))
+			return;
+		tap_ok(rbd_log_contains(&d, "FOR TESTING ONLY"),
+			   "it warns loudly at startup");
+		if (!connect_as(&c, &d, "pg-corrupt") ||
+			rb_lease_acquire(&c, 64 * 1024, 0, 30000, &li) != RB_OK)
+		{
+			tap_ok(false, "lease for corrupt reads");
+			rbd_stop(&d);
+			return;
+		}
+		for (int i = 0; i < 4; i++)
+		{
+			fill_page(w[i], 500 + (uint32_t) i);
+			rb_write(&c, li.lease_id, (uint64_t) i * PAGE, w[i], PAGE);
+		}
+		if (pass == 0)
+		{
+			/* every page of READ and READV replies: exactly one bit off */
+			for (int i = 0; i < 4; i++)
+			{
+				one_bit &= rb_read(&c, li.lease_id, (uint64_t) i * PAGE, r[i], PAGE) == RB_OK &&
+					bits_differ(w[i], r[i], PAGE) == 1;
+				iov[i].lease_id = li.lease_id;
+				iov[i].offset = (uint64_t) i * PAGE;
+				iov[i].length = PAGE;
+				iov[i].buf = r[i];
+			}
+			tap_ok(one_bit, "at 1000 permille every READ reply differs in exactly one bit");
+			one_bit = rb_readv(&c, iov, 4) == RB_OK;
+			for (int i = 0; i < 4; i++)
+				one_bit &= iov[i].status == RB_OK && bits_differ(w[i], r[i], PAGE) == 1;
+			tap_ok(one_bit, "and so does every page of a READV reply");
+			damaged = 8;
+		}
+		else
+		{
+			/* 400 reads at 300 permille: about 120 damaged, each one bit */
+			damaged = 0;
+			for (int i = 0; i < 400; i++)
+			{
+				int			bits;
+
+				if (rb_read(&c, li.lease_id, (uint64_t) (i % 4) * PAGE, r[0], PAGE) != RB_OK)
+				{
+					one_bit = false;
+					break;
+				}
+				bits = bits_differ(w[i % 4], r[0], PAGE);
+				one_bit &= bits <= 1;
+				damaged += bits;
+			}
+			tap_ok(one_bit && damaged > 60 && damaged < 200,
+				   "at 300 permille %d of 400 READ replies damaged, one bit each",
+				   damaged);
+		}
+		tap_is(log_count(&d, "test-corrupt-reads: flipped bit"), damaged,
+			   "every damaged reply is logged");
+		rb_close(&c);
+		tap_ok(rbd_stop(&d), "rbufd --test-corrupt-reads stops cleanly");
+		snprintf(out, sizeof(out), "test-corrupt-reads: corrupted %d of", damaged);
+		tap_ok(rbd_log_contains(&d, out), "the total is logged at shutdown");
+		tap_ok(rbd_log_clean(&d), "its log has no sanitizer report");
+	}
+}
+
 int
 main(void)
 {
@@ -965,5 +1091,6 @@ main(void)
 	test_expiry_zeroing();
 	test_limits();
 	test_manners();
+	test_corrupt_reads();
 	return tap_done();
 }
