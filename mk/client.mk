@@ -5,7 +5,7 @@
 # src/ only, so bench/ and test/hammer/ get their own.
 
 RBCLIENT_OBJS = $(B)/obj/client/rb_transport.o $(B)/obj/client/rb_client.o \
-	$(B)/obj/client/rb_transport_rdma.o
+	$(B)/obj/client/rb_transport_rdma.o $(B)/obj/client/rb_rdma_qp.o
 RBCLIENT_LIB = $(B)/lib/librbclient.a
 
 $(RBCLIENT_LIB): $(COMMON_OBJS) $(RBCLIENT_OBJS)

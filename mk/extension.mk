@@ -24,7 +24,7 @@ OBJS = src/remote_buffer.o src/intercept.o src/guc.o src/shmem.o \
 	src/lease_worker.o src/views.o src/invalidate.o \
 	src/directory.o src/datapath.o src/stats.o \
 	src/client/rb_client.o src/client/rb_transport.o \
-	src/client/rb_transport_rdma.o src/common/rb_auth.o
+	src/client/rb_transport_rdma.o src/client/rb_rdma_qp.o src/common/rb_auth.o
 EXTENSION = remote_buffer
 DATA = $(wildcard sql/remote_buffer--*.sql)
 PGFILEDESC = "remote_buffer - remote shared buffer pool"

@@ -95,21 +95,13 @@ note("rbufd A at $peer_a, B at $peer_b");
 
 my $pg_secret = write_secret("$dir/pg.secret", $secret1);
 
-my $node = PostgreSQL::Test::Cluster->new('lease');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'remote_buffer'
-remote_buffer.peers = '$peer_a, $peer_b'
-remote_buffer.size = 32MB
-remote_buffer.max_size = 64MB
-remote_buffer.lease_size = 4MB
-remote_buffer.lease_ttl = 2s
-remote_buffer.io_timeout = 500ms
-remote_buffer.secret_file = '$pg_secret'
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION remote_buffer');
+my $node = rb_node(
+	'lease',
+	peers => "$peer_a, $peer_b",
+	size => '32MB',
+	max_size => '64MB',
+	lease_ttl => '2s',
+	secret_file => $pg_secret);
 
 sub q1
 {

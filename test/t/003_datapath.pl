@@ -40,23 +40,13 @@ my $peer_a = "127.0.0.1:$rbd{A}{port}";
 my $peer_b = "127.0.0.1:$rbd{B}{port}";
 my $pg_secret = write_secret("$dir/pg.secret", $secret);
 
-my $node = PostgreSQL::Test::Cluster->new('datapath');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'remote_buffer'
-shared_buffers = 1MB
-autovacuum = off
-remote_buffer.peers = '$peer_a, $peer_b'
-remote_buffer.size = 64MB
-remote_buffer.max_size = 64MB
-remote_buffer.lease_size = 4MB
-remote_buffer.lease_ttl = 2s
-remote_buffer.io_timeout = 500ms
-remote_buffer.secret_file = '$pg_secret'
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION remote_buffer');
+my $node = rb_node(
+	'datapath',
+	peers => "$peer_a, $peer_b",
+	size => '64MB',
+	lease_ttl => '2s',
+	secret_file => $pg_secret,
+	conf => [ 'shared_buffers = 1MB', 'autovacuum = off' ]);
 $node->safe_psql('postgres', 'CREATE EXTENSION amcheck');
 
 sub q1

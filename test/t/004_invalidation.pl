@@ -58,27 +58,20 @@ my $peers = "127.0.0.1:$rbd{A}{port}, 127.0.0.1:$rbd{B}{port}";
 my $pg_secret = write_secret("$dir/pg.secret", $secret);
 note("rbufd peers: $peers");
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init(allows_streaming => 1);
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'remote_buffer'
-remote_buffer.peers = '$peers'
-remote_buffer.size = 32MB
-remote_buffer.max_size = 32MB
-remote_buffer.lease_size = 4MB
-remote_buffer.io_timeout = 2s
-remote_buffer.secret_file = '$pg_secret'
-remote_buffer.owner = 'rb-inval-primary'
-shared_buffers = 1MB
-max_connections = 20
-autovacuum = off
-wal_keep_size = 256MB
-});
-$node->start;
+my $node = rb_node(
+	'primary',
+	init => { allows_streaming => 1 },
+	peers => $peers,
+	size => '32MB',
+	io_timeout => '2s',
+	secret_file => $pg_secret,
+	conf => [
+		"remote_buffer.owner = 'rb-inval-primary'", 'shared_buffers = 1MB',
+		'max_connections = 20', 'autovacuum = off',
+		'wal_keep_size = 256MB'
+	]);
 
 # wait for the remote tier before loading data, so that it gets cached
-$node->safe_psql('postgres', 'CREATE EXTENSION remote_buffer');
 ok( $node->poll_query_until(
 		'postgres', 'SELECT count(*) > 0 FROM remote_buffer_leases', 't'),
 	'lease manager holds segments');

@@ -80,23 +80,13 @@ my $pg_secret = write_secret("$dir/pg.secret", $secret);
 
 # 12 segments of 4MB: 48MB of tier for ~35MB of data
 my $segments = 12;
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'remote_buffer'
-shared_buffers = 1MB
-autovacuum = off
-remote_buffer.peers = '127.0.0.1:$rbd{A}{port}, 127.0.0.1:$rbd{B}{port}'
-remote_buffer.size = 48MB
-remote_buffer.max_size = 48MB
-remote_buffer.lease_size = 4MB
-remote_buffer.lease_ttl = 20s
-remote_buffer.io_timeout = 500ms
-remote_buffer.secret_file = '$pg_secret'
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION remote_buffer');
+my $node = rb_node(
+	'crash',
+	peers => "127.0.0.1:$rbd{A}{port}, 127.0.0.1:$rbd{B}{port}",
+	size => '48MB',
+	lease_ttl => '20s',
+	secret_file => $pg_secret,
+	conf => [ 'shared_buffers = 1MB', 'autovacuum = off' ]);
 
 sub q1
 {

@@ -5,6 +5,8 @@
 #   rbufd_start('A');             # start, or restart on its old port;
 #                                 # $rbd{A}{port}, {secret}, {log}, {pid}
 #   rbufd_signal('A', 'STOP');    # KILL/TERM also reap it ({status})
+#   my $node = rb_node('name', peers => "...", size => '32MB',
+#                      secret_file => $f, conf => ['shared_buffers = 1MB']);
 #   amcheck_ok($node, 'postgres', 'after X');  # test/lib/amcheck.sql (4 tests)
 #
 # Every rbufd started here is killed at exit, whatever happened.
@@ -21,11 +23,12 @@ use IPC::Run ();
 use POSIX ();
 use Time::HiRes qw(usleep);
 
+use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT =
-  qw(%rbd rbufd_setup write_secret rbufd_start rbufd_signal amcheck_ok);
+  qw(%rbd rbufd_setup write_secret rbufd_start rbufd_signal rb_node amcheck_ok);
 
 our %rbd;    # name => { pid, port, secret, log, status }
 my ($dir, $bin, @args);
@@ -98,6 +101,33 @@ sub rbufd_signal
 		delete $rbd{$name}{pid};
 	}
 	return;
+}
+
+# A started cluster with remote_buffer preloaded and created in "postgres".
+# o: peers, size, secret_file (required); max_size (= size), lease_size
+# (4MB), io_timeout (500ms), lease_ttl (the setting's default when not
+# given); conf: more postgresql.conf lines; init: Cluster->init arguments.
+sub rb_node
+{
+	my ($name, %o) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(%{ $o{init} // {} });
+	my $max = $o{max_size} // $o{size};
+	my $conf = join(
+		"\n",
+		"shared_preload_libraries = 'remote_buffer'",
+		"remote_buffer.peers = '$o{peers}'",
+		"remote_buffer.size = $o{size}",
+		"remote_buffer.max_size = $max",
+		"remote_buffer.lease_size = " . ($o{lease_size} // '4MB'),
+		(defined $o{lease_ttl} ? ("remote_buffer.lease_ttl = $o{lease_ttl}") : ()),
+		"remote_buffer.io_timeout = " . ($o{io_timeout} // '500ms'),
+		"remote_buffer.secret_file = '$o{secret_file}'",
+		@{ $o{conf} // [] });
+	$node->append_conf('postgresql.conf', "$conf\n");
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION remote_buffer');
+	return $node;
 }
 
 # test/lib/amcheck.sql: test/run-tap.sh copies it next to this module;
