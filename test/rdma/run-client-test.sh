@@ -36,29 +36,5 @@ if [ "${RB_GUEST:-0}" = 1 ]; then
 fi
 
 cd "$ROOT" || exit 1
-for f in "$B/bin/rbufd" "$B/bin/rdma_client_test"; do
-	if [ ! -x "$f" ]; then
-		echo "1..0 # SKIP $f not built (run make)"
-		exit 0
-	fi
-done
-RUNNER=${RB_GUEST_RUN:-$HERE/guest-run.sh}
-if [ ! -x "$RUNNER" ]; then
-	echo "1..0 # SKIP no guest runner ($RUNNER)"
-	exit 0
-fi
-
-out=$(RB_GUEST_TIMEOUT=${RB_GUEST_TIMEOUT:-400} RB_GUEST_ENV="B" "$RUNNER" "$HERE/run-client-test.sh")
-rc=$?
-if [ $rc -eq 77 ]; then
-	echo "1..0 # SKIP $(echo "$out" | sed -n 's/^SKIP //p' | head -1)"
-	exit 0
-fi
-echo "$out"
-if [ $rc -ne 0 ] && ! echo "$out" | grep -q '^not ok'; then
-	# The guest died or timed out: make that a visible failure.
-	echo "not ok - guest run failed with status $rc"
-	n=$(echo "$out" | grep -cE '^(not )?ok ')
-	echo "1..$((n + 1))"
-fi
-exit $rc
+. "$HERE/lib.sh"
+guest_tap "$HERE/run-client-test.sh" 400 "$B/bin/rbufd" "$B/bin/rdma_client_test"

@@ -18,29 +18,8 @@ B=${B:-build}
 cd "$ROOT" || exit 1
 
 if [ "${RB_GUEST:-0}" != 1 ]; then
-	for f in "$B/bin/rbufd" "$B/bin/rbufctl" remote_buffer.so; do
-		if [ ! -e "$f" ]; then
-			echo "1..0 # SKIP $f not built (run make)"
-			exit 0
-		fi
-	done
-	RUNNER=${RB_GUEST_RUN:-$HERE/guest-run.sh}
-	if [ ! -x "$RUNNER" ]; then
-		echo "1..0 # SKIP no guest runner ($RUNNER)"
-		exit 0
-	fi
-	out=$(RB_GUEST_TIMEOUT=${RB_GUEST_TIMEOUT:-600} RB_GUEST_ENV="B" "$RUNNER" "$HERE/run-extension-test.sh")
-	rc=$?
-	if [ $rc -eq 77 ]; then
-		echo "1..0 # SKIP $(echo "$out" | sed -n 's/^SKIP //p' | head -1)"
-		exit 0
-	fi
-	echo "$out"
-	if [ $rc -ne 0 ] && ! echo "$out" | grep -q '^not ok'; then
-		echo "not ok - guest run failed with status $rc"
-		echo "1..$(($(echo "$out" | grep -cE '^(not )?ok ') + 1))"
-	fi
-	exit $rc
+	. "$HERE/lib.sh"
+	guest_tap "$HERE/run-extension-test.sh" 600 "$B/bin/rbufd" "$B/bin/rbufctl" remote_buffer.so
 fi
 
 # ---- inside the guest ----
