@@ -25,20 +25,9 @@ my $rbufd_bin = $ENV{RBUFD};
 plan skip_all => 'RBUFD not set (run through test/run-tap.sh)'
   unless $rbufd_bin && -x $rbufd_bin;
 
-my $dir = PostgreSQL::Test::Utils::tempdir();
-rbufd_setup(
-	dir => $dir,
-	bin => $rbufd_bin,
-	args => [ '--memory', '96M', '--min-ttl', '500' ]);
-
-my $secret = 'remote-buffer-datapath-' . int(rand(1e9));
-write_secret("$dir/A.secret", $secret);
-write_secret("$dir/B.secret", $secret);
-rbufd_start('A');
-rbufd_start('B');
+my (undef, $pg_secret) = rbufd_pair($rbufd_bin, '96M');
 my $peer_a = "127.0.0.1:$rbd{A}{port}";
 my $peer_b = "127.0.0.1:$rbd{B}{port}";
-my $pg_secret = write_secret("$dir/pg.secret", $secret);
 
 my $node = rb_node(
 	'datapath',

@@ -66,17 +66,7 @@ END
 	}
 }
 
-my $dir = PostgreSQL::Test::Utils::tempdir();
-rbufd_setup(
-	dir => $dir,
-	bin => $rbufd_bin,
-	args => [ '--memory', '64M', '--min-ttl', '500' ]);
-my $secret = 'remote-buffer-crash-' . int(rand(1e9));
-write_secret("$dir/A.secret", $secret);
-write_secret("$dir/B.secret", $secret);
-rbufd_start('A');
-rbufd_start('B');
-my $pg_secret = write_secret("$dir/pg.secret", $secret);
+my ($dir, $pg_secret) = rbufd_pair($rbufd_bin, '64M');
 
 # 12 segments of 4MB: 48MB of tier for ~35MB of data
 my $segments = 12;

@@ -4,6 +4,7 @@
 #   write_secret("$dir/A.secret", $secret);    # mode 0600
 #   rbufd_start('A');             # start, or restart on its old port;
 #                                 # $rbd{A}{port}, {secret}, {log}, {pid}
+#   my ($dir, $pg_secret) = rbufd_pair($ENV{RBUFD}, '96M');  # A and B
 #   rbufd_signal('A', 'STOP');    # KILL/TERM also reap it ({status})
 #   my $node = rb_node('name', peers => "...", size => '32MB',
 #                      secret_file => $f, conf => ['shared_buffers = 1MB']);
@@ -28,7 +29,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT =
-  qw(%rbd rbufd_setup write_secret rbufd_start rbufd_signal rb_node amcheck_ok);
+  qw(%rbd rbufd_setup write_secret rbufd_start rbufd_signal rbufd_pair rb_node
+  amcheck_ok);
 
 our %rbd;    # name => { pid, port, secret, log, status }
 my ($dir, $bin, @args);
@@ -86,6 +88,25 @@ sub rbufd_start
 	}
 	delete $r->{pid};
 	die "rbufd $name did not start:\n" . slurp_file($r->{log});
+}
+
+# Two rbufd peers, A and B, sharing one fresh secret, with a copy of it for
+# the cluster.  Returns the temp dir (logs, secrets) and that copy's path.
+sub rbufd_pair
+{
+	my ($bin, $memory) = @_;
+	my $tmp = PostgreSQL::Test::Utils::tempdir();
+	rbufd_setup(
+		dir => $tmp,
+		bin => $bin,
+		args => [ '--memory', $memory, '--min-ttl', '500' ]);
+	my $secret = 'remote-buffer-secret-' . int(rand(1e9));
+	for my $name (qw(A B))
+	{
+		write_secret("$tmp/$name.secret", $secret);
+		rbufd_start($name);
+	}
+	return ($tmp, write_secret("$tmp/pg.secret", $secret));
 }
 
 sub rbufd_signal
