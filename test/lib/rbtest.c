@@ -578,3 +578,17 @@ raw_handshake(int fd, const char *owner, const uint8_t *secret,
 	return raw_recv_frame(fd, &h, reply, sizeof(reply), 5000) == 1 &&
 		h.status == RB_ST_OK;
 }
+
+void
+fill_page(uint8_t *p, size_t len, uint32_t seed)
+{
+	uint32_t	x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t) x;
+	}
+}

@@ -89,4 +89,7 @@ extern bool raw_handshake(int fd, const char *owner,
 extern uint64_t now_ms(void);
 extern void sleep_ms(int ms);
 
+/* Fill len bytes with a pattern determined by seed (distinct seeds differ). */
+extern void fill_page(uint8_t *p, size_t len, uint32_t seed);
+
 #endif							/* RBTEST_H */

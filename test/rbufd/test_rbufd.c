@@ -55,20 +55,6 @@ connect_as(rb_conn *c, const rbd_proc *d, const char *owner)
 	return e == RB_OK;
 }
 
-static void
-fill_page(uint8_t *p, uint32_t seed)
-{
-	uint32_t	x = seed * 2654435761u + 1;
-
-	for (int i = 0; i < PAGE; i++)
-	{
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (uint8_t) x;
-	}
-}
-
 static bool
 all_zero(const uint8_t *p, size_t n)
 {
@@ -152,9 +138,9 @@ test_page_io(void)
 	tap_is(rb_read(&c, li.lease_id, 5 * PAGE, r[0], PAGE), RB_OK, "read unwritten page");
 	tap_ok(all_zero(r[0], PAGE), "a fresh lease reads as zeroes");
 
-	fill_page(w[0], 1);
+	fill_page(w[0], PAGE, 1);
 	tap_is(rb_write(&c, li.lease_id, 0, w[0], PAGE), RB_OK, "write page 0");
-	fill_page(w[1], 2);
+	fill_page(w[1], PAGE, 2);
 	tap_is(rb_write(&c, li.lease_id, 127 * PAGE, w[1], PAGE), RB_OK, "write last page");
 	tap_is(rb_read(&c, li.lease_id, 0, r[0], PAGE), RB_OK, "read page 0");
 	tap_ok(memcmp(w[0], r[0], PAGE) == 0, "page 0 byte-identical");
@@ -164,7 +150,7 @@ test_page_io(void)
 	/* Batched: 16 pages at scattered slots. */
 	for (int i = 0; i < 16; i++)
 	{
-		fill_page(w[i], 100 + (uint32_t) i);
+		fill_page(w[i], PAGE, 100 + (uint32_t) i);
 		iov[i].lease_id = li.lease_id;
 		iov[i].offset = (uint64_t) (i * 7 + 3) * PAGE;
 		iov[i].length = PAGE;
@@ -253,7 +239,7 @@ test_isolation(void)
 		tap_ok(false, "acquire leases for isolation tests");
 		return;
 	}
-	fill_page(page, 9);
+	fill_page(page, PAGE, 9);
 	rb_write(&a, la.lease_id, 0, page, PAGE);
 
 	tap_is(rb_read(&a, la.lease_id, 256 * 1024, page, PAGE), RB_E_OUT_OF_RANGE,
@@ -313,7 +299,7 @@ test_reattach(void)
 		tap_ok(false, "set up re-attach test");
 		return;
 	}
-	fill_page(w, 77);
+	fill_page(w, PAGE, 77);
 	rb_write(&c, li.lease_id, PAGE, w, PAGE);
 	rb_close(&c);
 
@@ -561,7 +547,7 @@ test_expiry_zeroing(void)
 	tap_is(rb_lease_acquire(&a, 1024 * 1024, 0, 400, &la), RB_OK, "first owner leases all memory");
 	for (int i = 0; i < 128; i++)
 	{
-		fill_page(page, 1000 + (uint32_t) i);
+		fill_page(page, PAGE, 1000 + (uint32_t) i);
 		rb_write(&a, la.lease_id, (uint64_t) i * PAGE, page, PAGE);
 	}
 	e = rb_lease_acquire(&b, PAGE, 0, 1000, &lb);
@@ -903,7 +889,7 @@ test_no_rdma(void)
 		   "transport auto falls back to tcp (%s)", c.rdma_note);
 	tap_ok(strstr(c.rdma_note, "does not offer RDMA") != NULL ||
 		   strstr(c.rdma_note, "no RDMA device") != NULL, "and says why");
-	fill_page(page, 99);
+	fill_page(page, PAGE, 99);
 	e = rb_lease_acquire(&c, 65536, 0, 10000, &li);
 	tap_ok(e == RB_OK && li.remote_addr == 0 && li.rkey == 0, "lease_info has no region without RDMA");
 	tap_ok(rb_write(&c, li.lease_id, 0, page, PAGE) == RB_OK &&
@@ -1010,7 +996,7 @@ test_corrupt_reads(void)
 		}
 		for (int i = 0; i < 4; i++)
 		{
-			fill_page(w[i], 500 + (uint32_t) i);
+			fill_page(w[i], PAGE, 500 + (uint32_t) i);
 			rb_write(&c, li.lease_id, (uint64_t) i * PAGE, w[i], PAGE);
 		}
 		if (pass == 0)

@@ -67,18 +67,6 @@ connect_mode(rb_conn *c, const char *owner, rb_transport_mode mode,
 	return e == RB_OK;
 }
 
-static void
-fill(uint8_t *p, uint32_t seed)
-{
-	uint32_t	x = seed * 2654435761u + 1;
-
-	for (int i = 0; i < PAGE; i++)
-	{
-		x = x * 1103515245u + 12345u;
-		p[i] = (uint8_t) (x >> 16);
-	}
-}
-
 /* A counter of the RDMA device's port, or -1. */
 static long long
 hw_counter(const char *dev, const char *name)
@@ -181,7 +169,7 @@ main(void)
 	same = true;
 	for (int i = 0; i < NPAGES; i++)
 	{
-		fill(pages[i], (uint32_t) i + 1);
+		fill_page(pages[i], PAGE, (uint32_t) i + 1);
 		if (rb_write(&c, li.lease_id, (uint64_t) i * PAGE, pages[i], PAGE) != RB_OK)
 		{
 			tap_diag("write %d: %s", i, rb_errmsg(&c));
@@ -219,7 +207,7 @@ main(void)
 		same = rb_read(&tcp, li.lease_id, (uint64_t) i * PAGE, buf, PAGE) == RB_OK &&
 			memcmp(buf, pages[i], PAGE) == 0;
 	tap_ok(same, "TCP reads of the same lease return the RDMA-written pages");
-	fill(pages[0], 777);
+	fill_page(pages[0], PAGE, 777);
 	e = rb_write(&tcp, li.lease_id, 0, pages[0], PAGE);
 	memset(buf, 0, PAGE);
 	tap_ok(e == RB_OK && rb_read(&c, li.lease_id, 0, buf, PAGE) == RB_OK &&
@@ -228,7 +216,7 @@ main(void)
 	/* ---- batches ---- */
 	for (int i = 0; i < 8; i++)
 	{
-		fill(pages[i], 1000 + (uint32_t) i);
+		fill_page(pages[i], PAGE, 1000 + (uint32_t) i);
 		iov[i].lease_id = li.lease_id;
 		iov[i].offset = (uint64_t) (8 + i) * PAGE;
 		iov[i].length = PAGE;
@@ -262,7 +250,7 @@ main(void)
 	e = rb_lease_acquire(&c, 65536, 0, 300, &shortl);
 	if (!tap_ok(e == RB_OK && shortl.remote_addr != 0, "short lease acquired (ttl %u ms)", shortl.ttl_ms))
 		goto out;
-	fill(pages[0], 4242);
+	fill_page(pages[0], PAGE, 4242);
 	tap_ok(rb_write(&c, shortl.lease_id, 0, pages[0], PAGE) == RB_OK, "page written into the short lease");
 	/* Past the TTL and a housekeeping round (100 ms): region deregistered. */
 	sleep_ms((int) shortl.ttl_ms + 400);
@@ -272,7 +260,7 @@ main(void)
 			 shortl.rkey, (unsigned long long) shortl.remote_addr, again.rkey,
 			 (unsigned long long) again.remote_addr);
 	/* Make the reused memory hold something a leak would show. */
-	fill(pages[1], 9999);
+	fill_page(pages[1], PAGE, 9999);
 	tap_ok(rb_write(&c, again.lease_id, 0, pages[1], PAGE) == RB_OK, "new lease written");
 	memset(buf, 0xEE, PAGE);
 	e = rb_read(&c, shortl.lease_id, 0, buf, PAGE);
@@ -294,7 +282,7 @@ main(void)
 	/* ---- queue pair re-created after the error ---- */
 	rb_rdma_get_info(&c, &ri2);
 	memset(buf, 0, PAGE);
-	fill(pages[2], 4);			/* what page 3 got in the first round */
+	fill_page(pages[2], PAGE, 4);	/* what page 3 got in the first round */
 	e = rb_read(&c, li.lease_id, (uint64_t) 3 * PAGE, buf, PAGE);
 	rb_rdma_get_info(&c, &ri);
 	tap_ok(e == RB_OK && memcmp(buf, pages[2], PAGE) == 0,
@@ -325,7 +313,7 @@ main(void)
 			d = d2;
 			if (tap_ok(connect_mode(&c3, "rdma-test-2", RB_XPORT_RDMA, 500), "RDMA client of the second rbufd"))
 			{
-				fill(pages[3], 31337);
+				fill_page(pages[3], PAGE, 31337);
 				e = rb_lease_acquire(&c3, 1024 * 1024, 0, 60000, &l3);
 				tap_ok(e == RB_OK && rb_write(&c3, l3.lease_id, 0, pages[3], PAGE) == RB_OK &&
 					   rb_read(&c3, l3.lease_id, 0, buf, PAGE) == RB_OK &&
